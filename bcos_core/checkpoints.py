@@ -1,0 +1,118 @@
+"""Our model files: safetensors weights plus a JSON metadata sidecar. Loading never unpickles.
+
+``model.safetensors`` holds the state dict; ``model.json`` holds what is needed to rebuild and describe the
+model (architecture and its arguments, B, class names, logit bias, dataset, accuracy, training command,
+library version). Every failure surfaces as one :class:`CheckpointError` that names the file and the problem.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+FORMAT_VERSION = 1
+
+
+class CheckpointError(RuntimeError):
+    """A model file is missing, truncated, corrupt or does not fit its architecture."""
+
+
+@dataclass
+class ModelMetadata:
+    """Everything about a saved model except its weights."""
+
+    arch: str
+    arch_kwargs: dict[str, Any]
+    class_names: list[str]
+    dataset: str
+    input_size: int
+    logit_bias: float
+    logit_temperature: float | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+    library_version: str = ""
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def b(self) -> float:
+        return float(self.arch_kwargs.get("b", 2.0))
+
+
+def checkpoint_paths(path: str | os.PathLike) -> tuple[Path, Path]:
+    """(weights, metadata) paths for ``x``, ``x.safetensors`` or ``x.json``."""
+    path = Path(path)
+    stem = path.with_suffix("") if path.suffix in (".safetensors", ".json") else path
+    return stem.with_suffix(".safetensors"), stem.with_suffix(".json")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temporary file, then rename: readers never see half a file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def save_model(model: nn.Module, path: str | os.PathLike, metadata: ModelMetadata) -> Path:
+    """Write ``<stem>.safetensors`` and ``<stem>.json`` atomically; returns the weights path."""
+    from . import __version__
+
+    weights_path, meta_path = checkpoint_paths(path)
+    weights_path.parent.mkdir(parents=True, exist_ok=True)
+    metadata.library_version = __version__
+    state = {key: value.detach().cpu().contiguous() for key, value in model.state_dict().items()}
+    tmp = weights_path.with_name(f".{weights_path.name}.tmp")
+    save_file(state, str(tmp), metadata={"format": "bcos-explorer", "arch": metadata.arch})
+    os.replace(tmp, weights_path)
+    atomic_write_bytes(meta_path, json.dumps(asdict(metadata), indent=2).encode())
+    return weights_path
+
+
+def read_metadata(path: str | os.PathLike) -> ModelMetadata:
+    """Read and validate a model's JSON metadata."""
+    _, meta_path = checkpoint_paths(path)
+    if not meta_path.exists():
+        raise CheckpointError(f"{meta_path}: metadata file not found (a model is a .safetensors file plus its .json)")
+    try:
+        raw = json.loads(meta_path.read_text())
+        return ModelMetadata(**raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise CheckpointError(f"{meta_path}: metadata is not valid JSON ({error})") from None
+    except TypeError as error:
+        raise CheckpointError(f"{meta_path}: metadata has missing or unknown fields ({error})") from None
+
+
+def read_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Read a safetensors file (no pickle), turning library errors into a :class:`CheckpointError`."""
+    weights_path = Path(path)
+    if not weights_path.exists():
+        raise CheckpointError(f"{weights_path}: weights file not found")
+    try:
+        return load_file(str(weights_path))
+    except (SafetensorError, OSError, ValueError) as error:
+        raise CheckpointError(f"{weights_path}: not a readable safetensors file, probably truncated or corrupt ({error})") from None
+
+
+def load_state_into(model: nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
+    """Strictly load ``state``, reporting missing, unexpected and mis-shaped tensors in one message."""
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    mis_shaped = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}" for k in expected if k in state and state[k].shape != expected[k].shape]
+    if missing or unexpected or mis_shaped:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} missing (e.g. {missing[:3]})")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected (e.g. {unexpected[:3]})")
+        if mis_shaped:
+            parts.append(f"{len(mis_shaped)} with wrong shape (e.g. {mis_shaped[:2]})")
+        raise CheckpointError(f"{source}: weights do not fit the architecture: " + "; ".join(parts))
+    model.load_state_dict(state)

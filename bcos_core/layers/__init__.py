@@ -1,0 +1,20 @@
+"""B-cos building blocks: layers, bias-free norms, input encoding, logit layer and explanation mode."""
+
+from ._conv import BcosConv2d
+from ._heads import AddInverse, LogitLayer
+from ._linear import BcosLinear
+from ._mode import DynamicModule, explanation_mode, is_in_explanation_mode
+from ._norms import BatchNormUncentered2d, DetachableLayerNorm, DetachablePositionNorm2d
+
+__all__ = [
+    "AddInverse",
+    "BatchNormUncentered2d",
+    "BcosConv2d",
+    "BcosLinear",
+    "DetachableLayerNorm",
+    "DetachablePositionNorm2d",
+    "DynamicModule",
+    "LogitLayer",
+    "explanation_mode",
+    "is_in_explanation_mode",
+]

@@ -1,0 +1,45 @@
+"""The dynamic B-cos scale shared by the conv and linear layers."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+def max_out_reduce(linear: Tensor, max_out: int, dim: int) -> Tensor:
+    """MaxOut over groups of ``max_out`` consecutive units along ``dim`` (unit o = rows o·M … o·M+M−1)."""
+    if max_out == 1:
+        return linear
+    return linear.unflatten(dim, (-1, max_out)).amax(dim=dim + 1 if dim >= 0 else dim)
+
+
+class _BcosScaleB2(torch.autograd.Function):
+    """Fused y = lin·|lin|/n for B = 2: saves two tensors instead of four and does one pass per direction."""
+
+    @staticmethod
+    def forward(ctx, linear: Tensor, norm: Tensor) -> Tensor:  # type: ignore[override]
+        ctx.save_for_backward(linear, norm)
+        return linear * linear.abs() / norm
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:  # type: ignore[override]
+        linear, norm = ctx.saved_tensors
+        abs_over_norm = linear.abs() / norm
+        grad_linear = 2 * grad * abs_over_norm if ctx.needs_input_grad[0] else None
+        grad_norm = None
+        if ctx.needs_input_grad[1]:
+            grad_norm = -grad * linear * abs_over_norm / norm
+            grad_norm = grad_norm.sum_to_size(norm.shape)
+        return grad_linear, grad_norm
+
+
+def bcos_scale(linear: Tensor, norm: Tensor, b: float, detach: bool) -> Tensor:
+    """Return |cos|^(B−1)·linear with cos = linear / norm (B-cos v2 epsilons; the scale detached if ``detach``)."""
+    if detach:
+        if b == 2:
+            return linear * (linear.detach().abs() / norm.detach())
+        scale = ((linear.detach() / norm.detach()).abs() + 1e-6).pow(b - 1)
+        return scale * linear
+    if b == 2:
+        return _BcosScaleB2.apply(linear, norm)
+    return ((linear / norm).abs() + 1e-6).pow(b - 1) * linear

@@ -1,0 +1,98 @@
+"""Plain (non-residual) B-cos CNNs for 32×32 images: the paper's 9-layer network and our fast CPU network."""
+
+from __future__ import annotations
+
+import math
+
+from torch import Tensor, nn
+
+from ..layers import BcosConv2d, LogitLayer
+from ._base import BcosClassifier, make_norm
+from ._registry import register_model
+
+# v1 layer scale 10^(−2 + 1.5·(2.5 − B)) and output temperature 10^T_B (paper code, CIFAR-10); B-cos layers are
+# positively homogeneous in their input, so nine per-layer scales fold exactly into one logit temperature.
+_V1_TEMPERATURE_EXPONENT = {1.0: -3, 1.25: -3, 1.5: -2, 1.75: 1, 2.0: 2, 2.25: 2, 2.5: 3}
+
+
+def _v1_logit_temperature(b: float, num_layers: int = 9) -> float:
+    layer_scale = 10 ** (-2 + 1.5 * (2.5 - b))
+    exponent = _V1_TEMPERATURE_EXPONENT.get(b)
+    if exponent is None:
+        raise ValueError(f"the paper trained the 9-layer network for B in {sorted(_V1_TEMPERATURE_EXPONENT)}, not {b}")
+    return 10**exponent * layer_scale**num_layers
+
+
+class BcosVGG9(BcosClassifier):
+    """The paper's 9-layer CIFAR-10 network (Böhle et al., CVPR 2022, Sec. 5): 9 B-cos convs, no norms."""
+
+    widths = (64, 64, 128, 128, 128, 256, 256, 256)
+    strides = (1, 1, 2, 1, 1, 2, 1, 1)
+
+    def __init__(self, num_classes: int = 10, b: float = 2.0, max_out: int = 2, logit_temperature: float | None = None) -> None:
+        super().__init__()
+        layers, in_channels = [], 6
+        for width, stride in zip(self.widths, self.strides):
+            layers.append(BcosConv2d(in_channels, width, 3, stride, 1, b=b, max_out=max_out))
+            in_channels = width
+        self.features = nn.Sequential(*layers)
+        self.classifier = BcosConv2d(in_channels, num_classes, 1, b=b, max_out=max_out)
+        self.num_classes = num_classes
+        self.logit_layer = LogitLayer(logit_temperature, math.log(1 / (num_classes - 1)))
+
+    def forward_features(self, x: Tensor) -> Tensor:
+        return self.features(x)
+
+
+class _ConvPoolBlock(nn.Sequential):
+    """conv → (avg-pool) → norm → conv → norm: the block of our fast network (after Keller Jordan's airbench)."""
+
+    def __init__(self, in_channels: int, out_channels: int, b: float, norm: str, pool: bool) -> None:
+        super().__init__()
+        self.conv1 = BcosConv2d(in_channels, out_channels, 3, padding=1, b=b)
+        self.pool = nn.AvgPool2d(2) if pool else nn.Identity()
+        self.norm1 = make_norm(norm, out_channels)
+        self.conv2 = BcosConv2d(out_channels, out_channels, 3, padding=1, b=b)
+        self.norm2 = make_norm(norm, out_channels)
+
+
+class BcosFastNet(BcosClassifier):
+    """A 7-conv B-cos network sized for CPU training (our own; widths and depth follow airbench94's layout).
+
+    stem (3×3) → three conv–pool–norm–conv–norm blocks (32→16→8→4 pixels) → 1×1 B-cos classifier → mean.
+    """
+
+    def __init__(self, num_classes: int = 10, b: float = 2.0, widths: tuple[int, int, int, int] = (32, 64, 256, 256), norm: str = "bnu") -> None:
+        super().__init__()
+        stem, w1, w2, w3 = widths
+        self.stem = BcosConv2d(6, stem, 3, padding=1, b=b)
+        self.stem_norm = make_norm(norm, stem)
+        self.block1 = _ConvPoolBlock(stem, w1, b, norm, pool=True)
+        self.block2 = _ConvPoolBlock(w1, w2, b, norm, pool=True)
+        self.block3 = _ConvPoolBlock(w2, w3, b, norm, pool=True)
+        self.classifier = BcosConv2d(w3, num_classes, 1, b=b)
+        self.num_classes = num_classes
+        self.logit_layer = LogitLayer(None, -math.log(num_classes - 1))
+
+    def forward_features(self, x: Tensor) -> Tensor:
+        x = self.stem_norm(self.stem(x))
+        return self.block3(self.block2(self.block1(x)))
+
+
+@register_model("bcos_vgg9_cifar10", dataset="cifar10", input_size=32)
+def bcos_vgg9(*, b: float = 2.0, max_out: int = 2, num_classes: int = 10, v1_temperature: bool = True) -> BcosVGG9:
+    """Paper's 9-layer network with MaxOut 2; ``v1_temperature`` folds the v1 layer scales into the logit layer."""
+    temperature = _v1_logit_temperature(b) if v1_temperature else None
+    return BcosVGG9(num_classes, b, max_out, temperature)
+
+
+@register_model("bcos_vgg9_nomaxout_cifar10", dataset="cifar10", input_size=32)
+def bcos_vgg9_nomaxout(*, b: float = 2.0, num_classes: int = 10, v1_temperature: bool = True) -> BcosVGG9:
+    """The paper's 9-layer network without MaxOut (half the parameters and FLOPs)."""
+    return bcos_vgg9(b=b, max_out=1, num_classes=num_classes, v1_temperature=v1_temperature)
+
+
+@register_model("bcos_fastnet_cifar10", dataset="cifar10", input_size=32)
+def bcos_fastnet(*, b: float = 2.0, num_classes: int = 10, widths: tuple[int, int, int, int] = (32, 64, 256, 256), norm: str = "bnu") -> BcosFastNet:
+    """Our CPU-friendly CIFAR network (the shipped default model's architecture)."""
+    return BcosFastNet(num_classes, b, tuple(widths), norm)

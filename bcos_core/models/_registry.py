@@ -1,0 +1,55 @@
+"""Registry of model builders, by name."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ._base import BcosClassifier
+
+Builder = Callable[..., BcosClassifier]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A registered architecture: its builder and the data it is meant for."""
+
+    name: str
+    builder: Builder
+    dataset: str
+    input_size: int
+    defaults: dict = field(default_factory=dict)
+
+
+_REGISTRY: dict[str, ModelSpec] = {}
+
+
+def register_model(name: str, *, dataset: str, input_size: int, **defaults: object) -> Callable[[Builder], Builder]:
+    """Register ``builder`` under ``name``; a duplicate name is an error."""
+
+    def decorator(builder: Builder) -> Builder:
+        if name in _REGISTRY:
+            raise ValueError(f"model {name!r} is already registered")
+        _REGISTRY[name] = ModelSpec(name, builder, dataset, input_size, dict(defaults))
+        return builder
+
+    return decorator
+
+
+def list_models(pattern: str = "*") -> list[str]:
+    """Registered architecture names matching a shell-style pattern."""
+    return sorted(name for name in _REGISTRY if fnmatch.fnmatch(name, pattern))
+
+
+def get_spec(name: str) -> ModelSpec:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown architecture {name!r}; known: {', '.join(list_models())}") from None
+
+
+def build_model(name: str, **kwargs: object) -> BcosClassifier:
+    """Build a registered architecture with random weights (``kwargs`` override its defaults)."""
+    spec = get_spec(name)
+    return spec.builder(**{**spec.defaults, **kwargs})

@@ -1,0 +1,129 @@
+"""B-cos ResNets as in B-cos v2 (ImageNet ResNet-18/-50 and CIFAR ResNet-20/-56); state dicts match v2's keys."""
+
+from __future__ import annotations
+
+import math
+
+from torch import Tensor, nn
+
+from ..layers import BcosConv2d, LogitLayer
+from ._base import BcosClassifier, make_norm
+from ._registry import register_model
+
+
+class BasicBlock(nn.Module):
+    expansion = 1
+
+    def __init__(self, in_planes: int, planes: int, stride: int, b: float, max_out: int, norm: str) -> None:
+        super().__init__()
+        self.conv1 = BcosConv2d(in_planes, planes, 3, stride, 1, b=b, max_out=max_out)
+        self.bn1 = make_norm(norm, planes)
+        self.conv2 = BcosConv2d(planes, planes, 3, 1, 1, b=b, max_out=max_out)
+        self.bn2 = make_norm(norm, planes)
+        self.downsample = _downsample(in_planes, planes * self.expansion, stride, b, max_out, norm)
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.bn2(self.conv2(self.bn1(self.conv1(x))))
+        return out + (x if self.downsample is None else self.downsample(x))
+
+
+class Bottleneck(nn.Module):
+    expansion = 4
+
+    def __init__(self, in_planes: int, planes: int, stride: int, b: float, max_out: int, norm: str) -> None:
+        super().__init__()
+        out_planes = planes * self.expansion
+        self.conv1 = BcosConv2d(in_planes, planes, 1, b=b, max_out=max_out)
+        self.bn1 = make_norm(norm, planes)
+        self.conv2 = BcosConv2d(planes, planes, 3, stride, 1, b=b, max_out=max_out)
+        self.bn2 = make_norm(norm, planes)
+        self.conv3 = BcosConv2d(planes, out_planes, 1, b=b, max_out=max_out)
+        self.bn3 = make_norm(norm, out_planes)
+        self.downsample = _downsample(in_planes, out_planes, stride, b, max_out, norm)
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.bn1(self.conv1(x))
+        out = self.bn3(self.conv3(self.bn2(self.conv2(out))))
+        return out + (x if self.downsample is None else self.downsample(x))
+
+
+def _downsample(in_planes: int, out_planes: int, stride: int, b: float, max_out: int, norm: str) -> nn.Module | None:
+    if stride == 1 and in_planes == out_planes:
+        return None
+    return nn.Sequential(BcosConv2d(in_planes, out_planes, 1, stride, b=b, max_out=max_out), make_norm(norm, out_planes))
+
+
+class BcosResNet(BcosClassifier):
+    """B-cos ResNet: no ReLU, average instead of max pooling, 1×1 B-cos classifier before global pooling."""
+
+    def __init__(
+        self,
+        block: type[BasicBlock] | type[Bottleneck],
+        layers: list[int],
+        *,
+        num_classes: int,
+        inplanes: int = 64,
+        small_inputs: bool = False,
+        b: float = 2.0,
+        max_out: int = 1,
+        norm: str = "bnu",
+        logit_bias: float | None = None,
+    ) -> None:
+        super().__init__()
+        if small_inputs:
+            self.conv1 = BcosConv2d(6, inplanes, 3, 1, 1, b=b, max_out=max_out)
+            self.pool = None
+        else:
+            self.conv1 = BcosConv2d(6, inplanes, 7, 2, 3, b=b, max_out=max_out)
+            self.pool = nn.AvgPool2d(3, 2, 1)
+        self.bn1 = make_norm(norm, inplanes)
+        stages, channels = [], inplanes
+        for index, depth in enumerate(layers):
+            planes = inplanes * 2**index
+            blocks = []
+            for position in range(depth):
+                stride = 2 if index > 0 and position == 0 else 1
+                blocks.append(block(channels, planes, stride, b, max_out, norm))
+                channels = planes * block.expansion
+            stages.append(nn.Sequential(*blocks))
+        self.layer1, self.layer2, self.layer3 = stages[:3]
+        self.layer4 = stages[3] if len(stages) > 3 else None
+        self.classifier = BcosConv2d(channels, num_classes, 1, b=b, max_out=max_out)
+        self.num_classes = num_classes
+        self.logit_layer = LogitLayer(None, -math.log(num_classes - 1) if logit_bias is None else logit_bias)
+
+    @property
+    def fc(self) -> BcosConv2d:
+        """v2's name for the classifier."""
+        return self.classifier
+
+    def forward_features(self, x: Tensor) -> Tensor:
+        x = self.bn1(self.conv1(x))
+        if self.pool is not None:
+            x = self.pool(x)
+        x = self.layer3(self.layer2(self.layer1(x)))
+        return x if self.layer4 is None else self.layer4(x)
+
+
+@register_model("bcos_resnet20_cifar10", dataset="cifar10", input_size=32)
+def bcos_resnet20_cifar10(*, b: float = 2.0, max_out: int = 1, norm: str = "bnu", num_classes: int = 10) -> BcosResNet:
+    """CIFAR ResNet-20 of B-cos v2 (``bcos.models.cifar10_resnet20``): 3×3 stem, 16/32/64 channels."""
+    return BcosResNet(BasicBlock, [3, 3, 3], num_classes=num_classes, inplanes=16, small_inputs=True, b=b, max_out=max_out, norm=norm)
+
+
+@register_model("bcos_resnet56_cifar10", dataset="cifar10", input_size=32)
+def bcos_resnet56_cifar10(*, b: float = 2.0, max_out: int = 1, norm: str = "bnu", num_classes: int = 10) -> BcosResNet:
+    """CIFAR ResNet-56 of B-cos v2 (``bcos.models.cifar10_resnet56``)."""
+    return BcosResNet(BasicBlock, [9, 9, 9], num_classes=num_classes, inplanes=16, small_inputs=True, b=b, max_out=max_out, norm=norm)
+
+
+@register_model("bcos_resnet18_imagenet", dataset="imagenet", input_size=224)
+def bcos_resnet18_imagenet(*, b: float = 2.0, max_out: int = 1, norm: str = "bnu", num_classes: int = 1000) -> BcosResNet:
+    """ImageNet ResNet-18 of B-cos v2 (``bcos.pretrained.resnet18``; uncentered BN, logit bias −log 999)."""
+    return BcosResNet(BasicBlock, [2, 2, 2, 2], num_classes=num_classes, b=b, max_out=max_out, norm=norm)
+
+
+@register_model("bcos_resnet50_imagenet", dataset="imagenet", input_size=224)
+def bcos_resnet50_imagenet(*, b: float = 2.0, max_out: int = 1, norm: str = "bnu", num_classes: int = 1000) -> BcosResNet:
+    """ImageNet ResNet-50 of B-cos v2 (``bcos.pretrained.resnet50``)."""
+    return BcosResNet(Bottleneck, [3, 4, 6, 3], num_classes=num_classes, b=b, max_out=max_out, norm=norm)

@@ -1,0 +1,1 @@
+"""Command-line training and evaluation of B-cos models (``python -m training.train``, ``python -m training.evaluate``)."""

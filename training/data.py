@@ -1,0 +1,120 @@
+"""Image data held in memory as uint8 tensors, with batched augmentation on whole tensors.
+
+Decoding 50,000 JPEGs costs tens of seconds, so the decoded arrays are cached in a local ``.npz``
+(keyed by the folder's file list) and reused by later runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+from tqdm import tqdm
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+DATA_ENV_VAR = "BCOS_DATA_DIR"
+
+
+@dataclass
+class InMemoryDataset:
+    """Images (N, 3, H, W) uint8 with integer labels and class names."""
+
+    images: Tensor
+    labels: Tensor
+    classes: list[str]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, indices: Tensor) -> InMemoryDataset:
+        return InMemoryDataset(self.images[indices], self.labels[indices], self.classes)
+
+
+def default_data_root() -> Path:
+    """The data folder: ``$BCOS_DATA_DIR`` or ``../shared/data`` next to the project."""
+    env = os.environ.get(DATA_ENV_VAR)
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def _list_image_folder(root: Path) -> tuple[list[str], list[tuple[Path, int]]]:
+    classes = sorted(entry.name for entry in root.iterdir() if entry.is_dir())
+    if not classes:
+        raise FileNotFoundError(f"{root} has no class sub-folders (expected an ImageFolder tree: {root}/<class>/<image>)")
+    samples = [
+        (path, index)
+        for index, name in enumerate(classes)
+        for path in sorted((root / name).iterdir())
+        if path.suffix.lower() in IMAGE_SUFFIXES
+    ]
+    return classes, samples
+
+
+def _decode(path: Path, size: int | None) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        image = image.convert("RGB")
+        if size is not None and image.size != (size, size):
+            image = image.resize((size, size), Image.BILINEAR)
+        return np.asarray(image).transpose(2, 0, 1)
+
+
+def load_image_folder(root: str | Path, cache_dir: str | Path | None = None, size: int | None = None) -> InMemoryDataset:
+    """Decode an ImageFolder tree into memory (cached as ``.npz`` in ``cache_dir`` when given)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(
+            f"data folder {root} does not exist: set --data.root or ${DATA_ENV_VAR}, "
+            "or use --data.source=torchvision to download CIFAR-10"
+        )
+    classes, samples = _list_image_folder(root)
+    key = hashlib.sha1("\n".join(f"{p.relative_to(root)}:{p.stat().st_size}" for p, _ in samples).encode()).hexdigest()[:16]
+    cache = Path(cache_dir) / f"{root.name}-{size}-{key}.npz" if cache_dir else None
+    if cache is not None and cache.exists():
+        stored = np.load(cache)
+        return InMemoryDataset(torch.from_numpy(stored["images"]), torch.from_numpy(stored["labels"]), classes)
+    images = np.stack([_decode(path, size) for path, _ in tqdm(samples, desc=f"decoding {root.name}", unit="img")])
+    labels = np.array([label for _, label in samples], dtype=np.int64)
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(".tmp.npz")
+        np.savez(tmp, images=images, labels=labels)
+        tmp.replace(cache)
+    return InMemoryDataset(torch.from_numpy(images), torch.from_numpy(labels), classes)
+
+
+def load_torchvision_cifar10(root: str | Path, train: bool) -> InMemoryDataset:
+    """CIFAR-10 through torchvision's downloader (for machines with internet)."""
+    from torchvision.datasets import CIFAR10
+
+    data = CIFAR10(str(root), train=train, download=True)
+    images = torch.from_numpy(data.data).permute(0, 3, 1, 2).contiguous()
+    return InMemoryDataset(images, torch.tensor(data.targets), list(data.classes))
+
+
+def augment_batch(images: Tensor, generator: torch.Generator, padding: int = 4, flip: bool = True) -> Tensor:
+    """Random crop with zero padding and random horizontal flip, on a whole uint8 batch at once."""
+    n, _, h, w = images.shape
+    if padding:
+        padded = torch.nn.functional.pad(images, (padding, padding, padding, padding))
+        dy = torch.randint(0, 2 * padding + 1, (n,), generator=generator)
+        dx = torch.randint(0, 2 * padding + 1, (n,), generator=generator)
+        rows = (dy[:, None] + torch.arange(h)[None, :])[:, None, :, None].expand(n, images.shape[1], h, w + 2 * padding)
+        images = padded.gather(2, rows)
+        cols = (dx[:, None] + torch.arange(w)[None, :])[:, None, None, :].expand(n, images.shape[1], h, w)
+        images = images.gather(3, cols)
+    if flip:
+        mask = torch.rand(n, generator=generator) < 0.5
+        images = torch.where(mask[:, None, None, None], images.flip(3), images)
+    return images
+
+
+def to_model_input(images: Tensor) -> Tensor:
+    """uint8 (N, 3, H, W) → float (N, 6, H, W): [r, g, b, 1−r, 1−g, 1−b] in [0, 1]."""
+    x = images.float().div_(255)
+    return torch.cat([x, 1 - x], dim=1)

@@ -1,0 +1,159 @@
+"""Train a B-cos classifier.
+
+    python -m training.train --config configs/cifar10_fastnet.toml [--optim.epochs=40 ...] [--resume]
+    torchrun --nproc_per_node 2 -m training.train --config ...      # data-parallel (gloo on CPU)
+
+Every epoch writes ``<out_dir>/last.safetensors`` (resumable state) and ``<out_dir>/model.{safetensors,json}``
+(the exported model), atomically, and appends a line to ``<out_dir>/metrics.jsonl``. Ctrl-C saves the exact
+position inside the epoch; ``--resume`` continues from it bit for bit (data order and augmentation are
+derived from the seed, epoch and step).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import signal
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch.nn.parallel import DistributedDataParallel
+
+from bcos_core.checkpoints import ModelMetadata, save_model
+from bcos_core.metrics import evaluate_classifier
+from bcos_core.models import build_model, get_spec
+
+from .config import TrainConfig, load_config
+from .data import InMemoryDataset, default_data_root, load_image_folder, load_torchvision_cifar10
+from .distributed import ProcessGroup, init_distributed, shutdown_distributed
+from .loop import EpochProgress, epoch_permutation, train_one_epoch
+from .state import load_training_state, save_training_state
+
+
+def load_datasets(cfg: TrainConfig) -> tuple[InMemoryDataset, InMemoryDataset]:
+    if cfg.data.source == "torchvision":
+        root = cfg.data.root or str(default_data_root() / "torchvision")
+        train, test = load_torchvision_cifar10(root, True), load_torchvision_cifar10(root, False)
+    elif cfg.data.source == "folder":
+        root = Path(cfg.data.root) if cfg.data.root else default_data_root() / "cifar10"
+        cache = cfg.data.cache_dir or None
+        size = get_spec(cfg.model.arch).input_size
+        train, test = load_image_folder(root / "train", cache, size), load_image_folder(root / "test", cache, size)
+    else:
+        raise ValueError(f"data.source must be 'folder' or 'torchvision', not {cfg.data.source!r}")
+    if cfg.data.train_subset:
+        train = train.subset(epoch_permutation(len(train), cfg.run.seed, -1)[: cfg.data.train_subset])
+    if cfg.data.test_subset:
+        test = test.subset(torch.arange(min(cfg.data.test_subset, len(test))))
+    return train, test
+
+
+class StopFlag:
+    """Set by SIGINT/SIGTERM so the loop stops at a step boundary and saves, instead of dying mid-update."""
+
+    def __init__(self) -> None:
+        self.stop = False
+        signal.signal(signal.SIGINT, self._set)
+        signal.signal(signal.SIGTERM, self._set)
+
+    def _set(self, signum: int, frame: object) -> None:
+        self.stop = True
+
+    def __call__(self) -> bool:
+        return self.stop
+
+
+def export_model(model: torch.nn.Module, cfg: TrainConfig, classes: list[str], metrics: dict, info: dict) -> None:
+    spec = get_spec(cfg.model.arch)
+    metadata = ModelMetadata(
+        arch=cfg.model.arch,
+        arch_kwargs={"b": cfg.model.b, **cfg.model.kwargs},
+        class_names=classes,
+        dataset=spec.dataset,
+        input_size=spec.input_size,
+        logit_bias=float(model.logit_bias),
+        logit_temperature=model.logit_layer.temperature,
+        metrics=metrics,
+        training=info,
+    )
+    save_model(model, Path(cfg.run.out_dir) / "model", metadata)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", help="TOML file with [model], [data], [optim], [run] tables")
+    parser.add_argument("--resume", action="store_true", help="continue from <out_dir>/last.safetensors")
+    args, overrides = parser.parse_known_args(argv)
+    cfg = load_config(args.config, overrides)
+    group = init_distributed()
+    if cfg.run.threads:
+        torch.set_num_threads(cfg.run.threads)
+    torch.manual_seed(cfg.run.seed)
+    out_dir = Path(cfg.run.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    train_data, test_data = load_datasets(cfg)
+
+    model = build_model(cfg.model.arch, b=cfg.model.b, num_classes=len(train_data.classes), **cfg.model.kwargs)
+    if cfg.run.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
+    progress, info = EpochProgress(), {"elapsed_s": 0.0, "history": []}
+    state_path = out_dir / "last.safetensors"
+    if args.resume and state_path.exists():
+        info = load_training_state(state_path, model, optimizer)
+        progress = EpochProgress(**info.pop("progress"))
+        if group.is_main:
+            print(f"resumed from {state_path} at epoch {progress.epoch + 1}, step {progress.step_in_epoch}", file=sys.stderr)
+    train_model = DistributedDataParallel(model) if group.world_size > 1 else model
+    if cfg.run.compile:
+        train_model = torch.compile(train_model)
+
+    stop, epochs_this_run = StopFlag(), 0
+    command = "python -m training.train " + shlex.join(sys.argv[1:] if argv is None else argv)
+    while progress.epoch < cfg.optim.epochs:
+        started = time.perf_counter()
+        finished = train_one_epoch(train_model, optimizer, train_data, cfg, progress, group, stop)
+        info["elapsed_s"] += time.perf_counter() - started
+        if not finished:
+            if group.is_main:
+                save_training_state(state_path, model, optimizer, {**info, "progress": vars(progress), "config": cfg.to_dict()})
+                print(f"\ninterrupted: state saved to {state_path}; continue with --resume", file=sys.stderr)
+            shutdown_distributed()
+            return 130
+        epochs_this_run += 1
+        _finish_epoch(model, train_model, optimizer, cfg, progress, info, train_data, test_data, group, command)
+        if cfg.run.max_epochs_this_run and epochs_this_run >= cfg.run.max_epochs_this_run:
+            break
+    shutdown_distributed()
+    return 0
+
+
+def _finish_epoch(model, eval_model, optimizer, cfg: TrainConfig, progress: EpochProgress, info: dict, train_data, test_data, group: ProcessGroup, command: str) -> None:
+    """Log the epoch, evaluate, export the model and save the resumable state (main process only)."""
+    counts = torch.tensor([progress.loss_sum, progress.correct, progress.seen], dtype=torch.float64)
+    if group.world_size > 1:
+        torch.distributed.all_reduce(counts)
+    record = {"epoch": progress.epoch + 1, "train_loss": float(counts[0] / counts[2]), "train_accuracy": float(counts[1] / counts[2]), "elapsed_s": round(info["elapsed_s"], 1)}
+    last_epoch = progress.epoch + 1 == cfg.optim.epochs
+    if group.is_main and (last_epoch or (progress.epoch + 1) % cfg.run.eval_every == 0):
+        report = evaluate_classifier(eval_model, test_data.images, test_data.labels, test_data.classes, bf16=cfg.run.bf16)
+        record["test_accuracy"] = report["accuracy"]
+    progress.epoch, progress.step_in_epoch, progress.loss_sum, progress.correct, progress.seen = progress.epoch + 1, 0, 0.0, 0, 0
+    info["history"].append(record)
+    if group.is_main:
+        with open(Path(cfg.run.out_dir) / "metrics.jsonl", "a") as handle:
+            handle.write(json.dumps(record) + "\n")
+        print(json.dumps(record), file=sys.stderr)
+        metrics = {"test_accuracy": record.get("test_accuracy", float("nan")), "train_accuracy": record["train_accuracy"]}
+        run_info = {"command": command, "epochs": progress.epoch, "planned_epochs": cfg.optim.epochs, "wall_time_s": round(info["elapsed_s"], 1), "threads": torch.get_num_threads(), "processes": group.world_size, "config": cfg.to_dict()}
+        export_model(model, cfg, train_data.classes, metrics, run_info)
+        save_training_state(Path(cfg.run.out_dir) / "last.safetensors", model, optimizer, {**info, "progress": vars(progress), "config": cfg.to_dict()})
+    if group.world_size > 1:
+        torch.distributed.barrier()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

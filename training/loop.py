@@ -77,5 +77,5 @@ def train_one_epoch(
         progress.loss_sum += float(loss.detach()) * len(labels)
         progress.correct += int((logits.argmax(1) == labels).sum())
         progress.seen += len(labels)
-        bar.set_postfix(loss=f"{progress.loss_sum / progress.seen:.4f}", acc=f"{progress.correct / progress.seen:.3f}", lr=f"{optimizer.param_groups[0]['lr']:.2e}")
+        bar.set_postfix(refresh=False, loss=f"{progress.loss_sum / progress.seen:.4f}", acc=f"{progress.correct / progress.seen:.3f}", lr=f"{optimizer.param_groups[0]['lr']:.2e}")
     return True

@@ -1,0 +1,235 @@
+"""Exact explanations of B-cos networks: classes, class differences (Δ) and intermediate neurons.
+
+In explanation mode a B-cos network is y = W(x)·x with W(x) constant for autograd, so the input gradient
+of any output is its row of W(x) (the *linear map*) and the per-pixel contributions x ⊙ W(x), summed over
+channels, add up to the output exactly. The only additive term is the logit layer's constant bias, reported
+separately: Σ contributions + bias = logit.
+
+>>> expl = explain(model, x6)            # top-1 class of a (6, H, W) encoded image
+>>> float(expl.contributions.sum() + expl.bias) == pytest.approx(expl.logit)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from .layers import explanation_mode
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """One explained score: its linear map (a row of W(x)), the per-pixel contributions and the bias.
+
+    Attributes:
+        target: what was explained: a class index, (class_1, class_2) for a Δ-explanation, or a channel.
+        logit: the explained score (a logit, a logit gap, or a sign-corrected neuron activation).
+        bias: the additive constant of that score (the logit bias; 0 for Δ and for neurons).
+        linear_map: (C, H, W) the row of W(x); its dot product with ``image`` plus ``bias`` is ``logit``.
+        contributions: (H, W) ``(image * linear_map).sum(0)``.
+        image: (C, H, W) the encoded input that was explained.
+    """
+
+    target: int | tuple[int, int]
+    logit: float
+    bias: float
+    linear_map: Tensor
+    contributions: Tensor
+    image: Tensor
+
+    @property
+    def completeness_error(self) -> float:
+        """|Σ contributions + bias − logit| relative to max(|logit|, 1): zero up to float rounding."""
+        total = float(self.contributions.double().sum()) + self.bias
+        return abs(total - self.logit) / max(abs(self.logit), 1.0)
+
+
+@dataclass(frozen=True)
+class NeuronExplanation(Explanation):
+    """Explanation of one intermediate neuron (layer, channel, position).
+
+    ``logit`` is sign·activation and ``linear_map`` is sign·∇activation: negative activations are flipped as in
+    the paper, so the map always shows what drives the neuron's magnitude. ``receptive_field`` is
+    (top, left, bottom, right), bottom/right exclusive: the input region that can influence this neuron.
+    """
+
+    layer: str = ""
+    position: tuple[int, ...] = ()
+    activation: float = 0.0
+    sign: float = 1.0
+    receptive_field: tuple[int, int, int, int] = (0, 0, 0, 0)
+
+
+@contextlib.contextmanager
+def _eval_mode(model: nn.Module) -> Iterator[None]:
+    was_training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)
+
+
+def _as_single_image(image: Tensor) -> Tensor:
+    if image.dim() == 4 and image.shape[0] == 1:
+        image = image[0]
+    if image.dim() != 3:
+        raise ValueError(f"expected one encoded image of shape (C, H, W) or (1, C, H, W), got {tuple(image.shape)}")
+    return image.detach().clone().float()
+
+
+def _linear_maps(outputs: Tensor, image: Tensor) -> Tensor:
+    """(k, C, H, W) rows of W(x) for the k scalars in ``outputs``: one batched backward pass."""
+    if outputs.numel() == 1:
+        return torch.autograd.grad(outputs.reshape(()), image)[0][None]
+    one_hots = torch.eye(outputs.numel(), dtype=outputs.dtype)
+    return torch.autograd.grad(outputs, image, grad_outputs=one_hots, is_grads_batched=True)[0]
+
+
+def _logit_bias(model: nn.Module) -> float:
+    return float(getattr(model, "logit_bias", 0.0))
+
+
+def class_logits(model: nn.Module, image: Tensor) -> Tensor:
+    """Plain forward pass (no gradients): the (num_classes,) logits of one encoded image."""
+    with torch.no_grad(), _eval_mode(model):
+        return model(_as_single_image(image)[None])[0]
+
+
+def explain_classes(model: nn.Module, image: Tensor, targets: Sequence[int] | str = "all") -> list[Explanation]:
+    """Explain several classes from one forward pass and one batched backward pass.
+
+    Args:
+        model: a B-cos classifier (explanation mode is switched on for the call only).
+        image: (C, H, W) or (1, C, H, W) encoded input.
+        targets: class indices, ``"all"``, or ``"top<k>"`` (e.g. ``"top5"``) by logit.
+    """
+    x = _as_single_image(image).requires_grad_(True)
+    with _eval_mode(model), explanation_mode(model), torch.enable_grad():
+        logits = model(x[None])[0]
+        classes = _resolve_targets(targets, logits)
+        maps = _linear_maps(logits[classes], x)
+    bias = _logit_bias(model)
+    x, logits = x.detach(), logits.detach()
+    return [
+        Explanation(c, float(logits[c]), bias, linear_map, (x * linear_map).sum(0), x)
+        for c, linear_map in zip(classes, maps)
+    ]
+
+
+def _resolve_targets(targets: Sequence[int] | str, logits: Tensor) -> list[int]:
+    num_classes = logits.numel()
+    if isinstance(targets, str):
+        if targets == "all":
+            return list(range(num_classes))
+        if targets.startswith("top") and targets[3:].isdigit():
+            k = min(int(targets[3:]), num_classes)
+            return logits.detach().topk(k).indices.tolist()
+        raise ValueError(f"targets must be class indices, 'all' or 'top<k>', not {targets!r}")
+    classes = [int(c) for c in targets]
+    bad = [c for c in classes if not 0 <= c < num_classes]
+    if bad:
+        raise ValueError(f"class indices {bad} out of range for {num_classes} classes")
+    return classes
+
+
+def explain(model: nn.Module, image: Tensor, target: int | None = None) -> Explanation:
+    """Explain one class (default: the predicted one) of one encoded image."""
+    return explain_classes(model, image, "top1" if target is None else [target])[0]
+
+
+def explain_delta(model: nn.Module, image: Tensor, class_1: int, class_2: int) -> Explanation:
+    """Δ-explanation of s_class_1 − s_class_2 (paper Fig. 9): its contributions sum exactly to the logit gap."""
+    first, second = explain_classes(model, image, [class_1, class_2])
+    linear_map = first.linear_map - second.linear_map
+    return Explanation(
+        (class_1, class_2),
+        first.logit - second.logit,
+        first.bias - second.bias,
+        linear_map,
+        (first.image * linear_map).sum(0),
+        first.image,
+    )
+
+
+class _StopForward(Exception):
+    """Raised by a forward hook once the requested layer has run, so the rest of the network is skipped."""
+
+
+def layer_activations(model: nn.Module, image: Tensor, layer: str, *, keep_graph: bool = False) -> Tensor:
+    """Output of the module named ``layer`` for one encoded image (batch dimension removed).
+
+    With ``keep_graph`` the result stays connected to ``image`` (which must require grad); otherwise it is detached.
+    """
+    modules = dict(model.named_modules())
+    if layer not in modules:
+        raise KeyError(f"model has no layer {layer!r}")
+    captured: list[Tensor] = []
+
+    def hook(module: nn.Module, inputs: tuple, output: Tensor) -> None:
+        captured.append(output)
+        raise _StopForward
+
+    handle = modules[layer].register_forward_hook(hook)
+    try:
+        with _eval_mode(model), torch.set_grad_enabled(keep_graph):
+            model(image[None] if image.dim() == 3 else image)
+    except _StopForward:
+        pass
+    finally:
+        handle.remove()
+    if not captured:
+        raise RuntimeError(f"layer {layer!r} was not reached in the forward pass")
+    output = captured[0][0]
+    return output if keep_graph else output.detach()
+
+
+def explain_neuron(model: nn.Module, image: Tensor, layer: str, channel: int, position: Sequence[int] | None = None) -> NeuronExplanation:
+    """Explain channel ``channel`` of layer ``layer`` at a spatial ``position`` (default: where it is largest).
+
+    The forward pass stops at ``layer``. The receptive field is the bounding box of the linear map's support.
+    """
+    x = _as_single_image(image).requires_grad_(True)
+    with explanation_mode(model), torch.enable_grad():
+        activations = layer_activations(model, x, layer, keep_graph=True)
+        if not 0 <= channel < activations.shape[0]:
+            raise ValueError(f"layer {layer!r} has {activations.shape[0]} channels; got channel {channel}")
+        channel_map = activations[channel]
+        if position is None:
+            flat = int(channel_map.detach().argmax())
+            position = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), channel_map.shape))
+        position = tuple(int(p) for p in position)
+        if len(position) != channel_map.dim() or any(not 0 <= p < s for p, s in zip(position, channel_map.shape)):
+            raise ValueError(f"position {position} is outside the {tuple(channel_map.shape)} map of layer {layer!r}")
+        value = channel_map[position]
+        gradient = _linear_maps(value, x)[0]
+    activation = float(value)
+    sign = -1.0 if activation < 0 else 1.0
+    x = x.detach()
+    linear_map = sign * gradient
+    return NeuronExplanation(
+        target=channel,
+        logit=sign * activation,
+        bias=0.0,
+        linear_map=linear_map,
+        contributions=(x * linear_map).sum(0),
+        image=x,
+        layer=layer,
+        position=position,
+        activation=activation,
+        sign=sign,
+        receptive_field=support_box(linear_map),
+    )
+
+
+def support_box(linear_map: Tensor) -> tuple[int, int, int, int]:
+    """(top, left, bottom, right) bounding box, exclusive end, of the pixels where ``linear_map`` is non-zero."""
+    support = linear_map.abs().sum(0) > 0
+    rows, cols = support.any(1).nonzero().flatten(), support.any(0).nonzero().flatten()
+    if len(rows) == 0:
+        return (0, 0, 0, 0)
+    return (int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1)

@@ -1,0 +1,58 @@
+"""Every registered architecture: shapes, exact class/Δ/neuron explanations (completeness)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import bcos_core
+from bcos_core.models import get_spec, list_models
+from bcos_core.zoo import random_model
+
+
+@pytest.fixture(scope="module", params=list_models())
+def model_and_image(request):
+    name = request.param
+    size = 32 if get_spec(name).dataset == "cifar10" else 64  # fully convolutional: small inputs keep tests fast
+    model = random_model(name)
+    image = torch.rand(3, size, size)
+    return name, model, torch.cat([image, 1 - image])
+
+
+def _assert_complete(expl: bcos_core.Explanation) -> None:
+    total = float(expl.contributions.double().sum()) + expl.bias
+    assert abs(total - expl.logit) <= 1e-4 * max(abs(expl.logit), 1e-3), (total, expl.logit)
+
+
+def test_class_explanations_are_complete(model_and_image) -> None:
+    name, model, x = model_and_image
+    explanations = bcos_core.explain_classes(model, x, "top3")
+    logits = bcos_core.class_logits(model, x)
+    assert [e.target for e in explanations] == logits.topk(3).indices.tolist()
+    for expl in explanations:
+        assert expl.linear_map.shape == x.shape and expl.contributions.shape == x.shape[1:]
+        assert expl.bias == pytest.approx(model.logit_bias)
+        assert expl.logit == pytest.approx(float(logits[expl.target]), rel=1e-5)
+        _assert_complete(expl)
+
+
+def test_delta_sums_to_logit_gap(model_and_image) -> None:
+    _, model, x = model_and_image
+    first, second = bcos_core.class_logits(model, x).topk(2).indices.tolist()
+    delta = bcos_core.explain_delta(model, x, first, second)
+    logits = bcos_core.class_logits(model, x)
+    assert delta.bias == 0.0
+    assert delta.logit == pytest.approx(float(logits[first] - logits[second]), rel=1e-4, abs=1e-6)
+    _assert_complete(delta)
+
+
+def test_intermediate_neurons_are_complete(model_and_image) -> None:
+    _, model, x = model_and_image
+    layers = list(model.feature_layers())
+    for layer in [layers[0], layers[len(layers) // 2], layers[-2]]:
+        activations = bcos_core.layer_activations(model, x, layer)
+        channel = int(activations.flatten(1).amax(1).argmax())
+        expl = bcos_core.explain_neuron(model, x, layer, channel)
+        assert expl.activation == pytest.approx(float(activations[channel].max()), rel=1e-5)
+        assert expl.logit == pytest.approx(abs(expl.activation), rel=1e-6)
+        _assert_complete(expl)

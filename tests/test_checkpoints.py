@@ -1,0 +1,72 @@
+"""Our model files: round trip, and one clear error for truncated, corrupt or mismatched files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+import bcos_core
+from bcos_core.checkpoints import CheckpointError, ModelMetadata, save_model
+from bcos_core.zoo import random_model
+
+
+def _save(tmp_path, arch="bcos_resnet20_cifar10"):
+    model = random_model(arch)
+    metadata = ModelMetadata(arch=arch, arch_kwargs={"b": 2.0}, class_names=[f"c{i}" for i in range(10)], dataset="cifar10", input_size=32, logit_bias=model.logit_bias)
+    return model, save_model(model, tmp_path / "m", metadata)
+
+
+def test_round_trip(tmp_path) -> None:
+    model, path = _save(tmp_path)
+    loaded = bcos_core.load_model(path)
+    x = torch.rand(1, 6, 32, 32)
+    torch.testing.assert_close(loaded.model(x), model(x))
+    assert loaded.class_names[3] == "c3" and not loaded.model.training
+    assert json.loads(path.with_suffix(".json").read_text())["library_version"] == bcos_core.__version__
+
+
+def test_truncated_file(tmp_path) -> None:
+    _, path = _save(tmp_path)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(CheckpointError, match="truncated or corrupt"):
+        bcos_core.load_model(path)
+
+
+def test_corrupt_file(tmp_path) -> None:
+    _, path = _save(tmp_path)
+    path.write_bytes(b"\x00" * 64)
+    with pytest.raises(CheckpointError, match="truncated or corrupt"):
+        bcos_core.load_model(path)
+
+
+def test_pickle_is_never_loaded(tmp_path) -> None:
+    _, path = _save(tmp_path)
+    torch.save({"weights": torch.zeros(1)}, path)  # a pickle where safetensors belongs
+    with pytest.raises(CheckpointError, match="safetensors"):
+        bcos_core.load_model(path)
+
+
+def test_mismatched_architecture(tmp_path) -> None:
+    _, path = _save(tmp_path)
+    meta = json.loads(path.with_suffix(".json").read_text())
+    meta["arch"] = "bcos_resnet56_cifar10"
+    path.with_suffix(".json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="do not fit the architecture.*missing"):
+        bcos_core.load_model(path)
+
+
+def test_bad_metadata(tmp_path) -> None:
+    _, path = _save(tmp_path)
+    path.with_suffix(".json").write_text("{not json")
+    with pytest.raises(CheckpointError, match="not valid JSON"):
+        bcos_core.load_model(path)
+    path.with_suffix(".json").write_text(json.dumps({"arch": "x"}))
+    with pytest.raises(CheckpointError, match="missing or unknown fields"):
+        bcos_core.load_model(path)
+
+
+def test_unknown_model_name_lists_known_ones() -> None:
+    with pytest.raises(CheckpointError, match="v2_resnet18"):
+        bcos_core.load_model("no-such-model")

@@ -1,0 +1,87 @@
+"""Explanation API: batched classes equal single ones, neuron positions, signs and receptive fields."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import bcos_core
+from bcos_core.layers import BcosConv2d, LogitLayer
+from bcos_core.models import BcosClassifier
+from bcos_core.zoo import random_model
+
+
+@pytest.fixture(scope="module")
+def model() -> BcosClassifier:
+    return random_model("bcos_resnet20_cifar10")
+
+
+def _image() -> torch.Tensor:
+    image = torch.rand(3, 32, 32)
+    return torch.cat([image, 1 - image])
+
+
+def test_batched_classes_equal_single_explanations(model) -> None:
+    x = _image()
+    together = bcos_core.explain_classes(model, x, "all")
+    assert len(together) == 10
+    for expl in together[::3]:
+        single = bcos_core.explain(model, x, expl.target)
+        torch.testing.assert_close(expl.linear_map, single.linear_map, rtol=1e-5, atol=1e-8)
+
+
+def test_default_target_is_prediction_and_caller_tensor_untouched(model) -> None:
+    x = _image()
+    expl = bcos_core.explain(model, x[None])
+    assert expl.target == int(bcos_core.class_logits(model, x).argmax())
+    assert not x.requires_grad and x.grad is None
+    model.train()
+    bcos_core.explain(model, x)
+    assert model.training, "the caller's train/eval state is restored"
+    model.eval()
+
+
+def test_bad_targets_are_clear_errors(model) -> None:
+    with pytest.raises(ValueError, match="out of range"):
+        bcos_core.explain(model, _image(), 10)
+    with pytest.raises(ValueError, match="top<k>"):
+        bcos_core.explain_classes(model, _image(), "best")
+    with pytest.raises(ValueError, match="shape"):
+        bcos_core.explain(model, torch.rand(2, 6, 32, 32))
+    with pytest.raises(KeyError, match="no layer"):
+        bcos_core.explain_neuron(model, _image(), "nope", 0)
+
+
+class _TwoConvs(BcosClassifier):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = BcosConv2d(6, 4, 3, padding=1)
+        self.conv2 = BcosConv2d(4, 4, 3, padding=1)
+        self.classifier = BcosConv2d(4, 2, 1)
+        self.logit_layer = LogitLayer(None, 0.0)
+        self.num_classes = 2
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv2(self.conv1(x))
+
+
+def test_neuron_receptive_field_and_sign_flip() -> None:
+    model = _TwoConvs().eval()
+    x = _image()
+    expl = bcos_core.explain_neuron(model, x, "conv2", 1, position=(10, 20))
+    assert expl.receptive_field == (8, 18, 13, 23)  # two 3×3 convs: 5×5 around (10, 20)
+    corner = bcos_core.explain_neuron(model, x, "conv1", 0, position=(0, 0))
+    assert corner.receptive_field == (0, 0, 2, 2)  # clipped at the border
+    activations = bcos_core.layer_activations(model, x, "conv2")
+    negative = (activations < 0).nonzero()[0].tolist()
+    flipped = bcos_core.explain_neuron(model, x, "conv2", negative[0], negative[1:])
+    assert flipped.sign == -1.0 and flipped.logit == pytest.approx(-flipped.activation)
+    assert float(flipped.contributions.sum()) == pytest.approx(flipped.logit, rel=1e-4)
+    default = bcos_core.explain_neuron(model, x, "conv2", 2)
+    assert default.activation == pytest.approx(float(activations[2].max()))
+
+
+def test_neuron_position_out_of_range(model) -> None:
+    with pytest.raises(ValueError, match="outside"):
+        bcos_core.explain_neuron(model, _image(), "layer1.0.conv1", 0, (40, 0))

@@ -1,0 +1,128 @@
+"""Training: config, determinism, exact resume after Ctrl-C and after kill -9, evaluation CLI, DDP."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from tests.training.conftest import tiny_overrides
+from training import evaluate, train
+from training.config import load_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _weights(out_dir: Path) -> dict[str, torch.Tensor]:
+    return load_file(str(out_dir / "model.safetensors"))
+
+
+def _assert_same_weights(a: Path, b: Path, atol: float = 0.0) -> None:
+    wa, wb = _weights(a), _weights(b)
+    assert wa.keys() == wb.keys()
+    for key in wa:
+        torch.testing.assert_close(wa[key], wb[key], rtol=0, atol=atol, msg=key)
+
+
+def test_config_overrides_and_unknown_keys(tmp_path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[optim]\nlr = 0.01\n[model]\nkwargs = {norm = "pn"}\n')
+    cfg = load_config(path, ["--optim.epochs=7", "--run.bf16=true"])
+    assert (cfg.optim.lr, cfg.optim.epochs, cfg.run.bf16, cfg.model.kwargs) == (0.01, 7, True, {"norm": "pn"})
+    with pytest.raises(ValueError, match="unknown key optim.lrr"):
+        load_config(None, ["--optim.lrr=1"])
+    with pytest.raises(ValueError, match="expected int"):
+        load_config(None, ["--optim.epochs=many"])
+
+
+def test_training_is_deterministic_and_logs(tiny_data, tmp_path) -> None:
+    assert train.main(tiny_overrides(tiny_data, tmp_path / "a", epochs=2)) == 0
+    assert train.main(tiny_overrides(tiny_data, tmp_path / "b", epochs=2)) == 0
+    _assert_same_weights(tmp_path / "a", tmp_path / "b")
+    records = [json.loads(line) for line in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records] == [1, 2] and all("test_accuracy" in r for r in records)
+    meta = json.loads((tmp_path / "a" / "model.json").read_text())
+    assert meta["training"]["epochs"] == 2 and meta["training"]["command"].startswith("python -m training.train")
+
+
+def test_resume_after_stop_is_exact(tiny_data, tmp_path) -> None:
+    """Stopping after epoch 1 (as a time slice) and resuming gives bit-identical weights."""
+    full, sliced = tmp_path / "full", tmp_path / "sliced"
+    assert train.main(tiny_overrides(tiny_data, full)) == 0
+    assert train.main(tiny_overrides(tiny_data, sliced) + ["--run.max_epochs_this_run=1"]) == 0
+    assert json.loads((sliced / "model.json").read_text())["training"]["epochs"] == 1
+    assert train.main(tiny_overrides(tiny_data, sliced) + ["--resume"]) == 0
+    _assert_same_weights(full, sliced)
+
+
+def _spawn(args: list[str], **kwargs) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "training.train", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def _wait_for(path: Path, process: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.time() + timeout
+    while not path.exists():
+        assert process.poll() is None, process.communicate()[1][-2000:]
+        assert time.time() < deadline, f"{path} did not appear"
+        time.sleep(0.2)
+
+
+def test_ctrl_c_saves_mid_epoch_and_resume_is_exact(tiny_data, tmp_path) -> None:
+    reference, interrupted = tmp_path / "ref", tmp_path / "int"
+    assert train.main(tiny_overrides(tiny_data, reference, epochs=4)) == 0
+    process = _spawn(tiny_overrides(tiny_data, interrupted, epochs=4))
+    _wait_for(interrupted / "metrics.jsonl", process)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    if process.returncode == 0:
+        pytest.skip("training finished before the signal arrived")
+    assert process.returncode == 130 and "state saved" in stderr
+    assert train.main(tiny_overrides(tiny_data, interrupted, epochs=4) + ["--resume"]) == 0
+    _assert_same_weights(reference, interrupted)
+
+
+def test_kill_9_loses_at_most_the_current_epoch(tiny_data, tmp_path) -> None:
+    reference, killed = tmp_path / "ref", tmp_path / "killed"
+    assert train.main(tiny_overrides(tiny_data, reference, epochs=4)) == 0
+    process = _spawn(tiny_overrides(tiny_data, killed, epochs=4))
+    _wait_for(killed / "last.safetensors", process)
+    process.kill()
+    process.communicate()
+    assert train.main(tiny_overrides(tiny_data, killed, epochs=4) + ["--resume"]) == 0
+    _assert_same_weights(reference, killed)
+
+
+def test_evaluate_cli_prints_json(tiny_data, tmp_path, capsys) -> None:
+    assert train.main(tiny_overrides(tiny_data, tmp_path, epochs=1)) == 0
+    capsys.readouterr()
+    assert evaluate.main(["--model", str(tmp_path / "model.safetensors"), "--data", str(tiny_data / "test"), "--cache-dir", ""]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["num_images"] == 48 and len(report["confusion_matrix"]) == 2
+    assert sum(map(sum, report["confusion_matrix"])) == 48 and 0 <= report["accuracy"] <= 1
+    assert evaluate.main(["--model", str(tmp_path / "missing.safetensors")]) == 2
+
+
+@pytest.mark.slow
+def test_two_process_ddp_matches_one_process(tiny_data, tmp_path) -> None:
+    """torchrun with 2 gloo processes (each half of every global batch) ≈ one process on the whole batch."""
+    single, ddp = tmp_path / "single", tmp_path / "ddp"
+    args = tiny_overrides(tiny_data, single, epochs=2) + ["--model.kwargs={\"norm\": \"none\"}"]
+    assert train.main(args) == 0
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    ddp_args = [a if not a.startswith("--run.out_dir") else f"--run.out_dir={ddp}" for a in args]
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "training.train", *ddp_args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads((ddp / "model.json").read_text())["training"]["processes"] == 2
+    _assert_same_weights(single, ddp, atol=1e-4)

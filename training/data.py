@@ -7,7 +7,6 @@ Decoding 50,000 JPEGs costs tens of seconds, so the decoded arrays are cached in
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,8 +15,9 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
-DATA_ENV_VAR = "BCOS_DATA_DIR"
+from bcos_core.datasets import DATA_ENV_VAR, default_data_root, list_image_folder
+
+__all__ = ["InMemoryDataset", "default_data_root", "load_image_folder", "load_torchvision_cifar10", "augment_batch", "to_model_input"]
 
 
 @dataclass
@@ -33,25 +33,6 @@ class InMemoryDataset:
 
     def subset(self, indices: Tensor) -> InMemoryDataset:
         return InMemoryDataset(self.images[indices], self.labels[indices], self.classes)
-
-
-def default_data_root() -> Path:
-    """The data folder: ``$BCOS_DATA_DIR`` or ``../shared/data`` next to the project."""
-    env = os.environ.get(DATA_ENV_VAR)
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
-
-
-def _list_image_folder(root: Path) -> tuple[list[str], list[tuple[Path, int]]]:
-    classes = sorted(entry.name for entry in root.iterdir() if entry.is_dir())
-    if not classes:
-        raise FileNotFoundError(f"{root} has no class sub-folders (expected an ImageFolder tree: {root}/<class>/<image>)")
-    samples = [
-        (path, index)
-        for index, name in enumerate(classes)
-        for path in sorted((root / name).iterdir())
-        if path.suffix.lower() in IMAGE_SUFFIXES
-    ]
-    return classes, samples
 
 
 def _decode(path: Path, size: int | None) -> np.ndarray:
@@ -72,7 +53,7 @@ def load_image_folder(root: str | Path, cache_dir: str | Path | None = None, siz
             f"data folder {root} does not exist: set --data.root or ${DATA_ENV_VAR}, "
             "or use --data.source=torchvision to download CIFAR-10"
         )
-    classes, samples = _list_image_folder(root)
+    classes, samples = list_image_folder(root)
     key = hashlib.sha1("\n".join(f"{p.relative_to(root)}:{p.stat().st_size}" for p, _ in samples).encode()).hexdigest()[:16]
     cache = Path(cache_dir) / f"{root.name}-{size}-{key}.npz" if cache_dir else None
     if cache is not None and cache.exists():

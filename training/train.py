@@ -124,14 +124,14 @@ def main(argv: list[str] | None = None) -> int:
             shutdown_distributed()
             return 130
         epochs_this_run += 1
-        _finish_epoch(model, train_model, optimizer, cfg, progress, info, train_data, test_data, group, command)
+        _finish_epoch(model, optimizer, cfg, progress, info, train_data, test_data, group, command)
         if cfg.run.max_epochs_this_run and epochs_this_run >= cfg.run.max_epochs_this_run:
             break
     shutdown_distributed()
     return 0
 
 
-def _finish_epoch(model, eval_model, optimizer, cfg: TrainConfig, progress: EpochProgress, info: dict, train_data, test_data, group: ProcessGroup, command: str) -> None:
+def _finish_epoch(model, optimizer, cfg: TrainConfig, progress: EpochProgress, info: dict, train_data, test_data, group: ProcessGroup, command: str) -> None:
     """Log the epoch, evaluate, export the model and save the resumable state (main process only)."""
     counts = torch.tensor([progress.loss_sum, progress.correct, progress.seen], dtype=torch.float64)
     if group.world_size > 1:
@@ -139,7 +139,7 @@ def _finish_epoch(model, eval_model, optimizer, cfg: TrainConfig, progress: Epoc
     record = {"epoch": progress.epoch + 1, "train_loss": float(counts[0] / counts[2]), "train_accuracy": float(counts[1] / counts[2]), "elapsed_s": round(info["elapsed_s"], 1)}
     last_epoch = progress.epoch + 1 == cfg.optim.epochs
     if group.is_main and (last_epoch or (progress.epoch + 1) % cfg.run.eval_every == 0):
-        report = evaluate_classifier(eval_model, test_data.images, test_data.labels, test_data.classes, bf16=cfg.run.bf16)
+        report = evaluate_classifier(model, test_data.images, test_data.labels, test_data.classes, bf16=cfg.run.bf16)
         record["test_accuracy"] = report["accuracy"]
     progress.epoch, progress.step_in_epoch, progress.loss_sum, progress.correct, progress.seen = progress.epoch + 1, 0, 0.0, 0, 0
     info["history"].append(record)

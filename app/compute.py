@@ -1,0 +1,121 @@
+"""Cached model loading and explanation results, keyed by small ids (model name, image id, class, layer…).
+
+Pages call these functions; they hold no Streamlit widgets. Results are plain numpy arrays and floats so
+``st.cache_data`` can store them cheaply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+import torch
+from PIL import Image
+
+import bcos_core
+from bcos_core.render import explanation_to_rgba
+
+from .images import load_image
+
+
+@dataclass(frozen=True)
+class ExplainedMap:
+    """An explanation reduced to what the UI draws, with the numbers of its exactness readout."""
+
+    target: int | tuple[int, int]
+    logit: float
+    bias: float
+    contributions: np.ndarray  # (H, W)
+    rgba: np.ndarray  # (H, W, 4) paper recipe
+    contribution_sum: float
+    receptive_field: tuple[int, int, int, int] | None = None
+    activation: float | None = None
+
+
+@st.cache_resource(show_spinner="Loading model…", max_entries=6)
+def get_model(name: str) -> bcos_core.LoadedModel:
+    """Load once per server (shared, read-only: never mutated per request)."""
+    return bcos_core.load_model(name)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def model_input(model_name: str, image_id: str) -> tuple[np.ndarray, tuple[int, int, int, int], tuple[int, int]]:
+    """(crop the model sees as uint8 RGB, crop box in the resized image, resized size) for an image."""
+    preprocess = get_model(model_name).preprocess
+    image = Image.fromarray(load_image(image_id))
+    resized = preprocess.resized_size(*image.size)
+    return preprocess.to_array(image), preprocess.crop_box(*image.size), resized
+
+
+def encoded(crop: np.ndarray) -> torch.Tensor:
+    x = torch.from_numpy(crop).permute(2, 0, 1).float() / 255
+    return torch.cat([x, 1 - x])
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def predictions(model_name: str, image_id: str) -> np.ndarray:
+    """Logits of the image (float64 numpy)."""
+    crop, _, _ = model_input(model_name, image_id)
+    return bcos_core.class_logits(get_model(model_name).model, encoded(crop)).double().numpy()
+
+
+def _reduce(expl: bcos_core.Explanation, smooth: int, percentile: float) -> ExplainedMap:
+    contributions = expl.contributions.double().numpy()
+    extra = {}
+    if isinstance(expl, bcos_core.NeuronExplanation):
+        extra = {"receptive_field": expl.receptive_field, "activation": expl.activation}
+    return ExplainedMap(
+        expl.target, expl.logit, expl.bias, contributions,
+        explanation_to_rgba(expl.image, expl.linear_map, smooth, percentile), float(contributions.sum()), **extra,
+    )
+
+
+@st.cache_data(show_spinner="Explaining…", max_entries=256)
+def class_explanations(model_name: str, image_id: str, classes: tuple[int, ...], smooth: int, percentile: float) -> list[ExplainedMap]:
+    """Explanations of several classes (one forward and one batched backward pass)."""
+    crop, _, _ = model_input(model_name, image_id)
+    explanations = bcos_core.explain_classes(get_model(model_name).model, encoded(crop), list(classes))
+    return [_reduce(e, smooth, percentile) for e in explanations]
+
+
+@st.cache_data(show_spinner="Explaining…", max_entries=128)
+def delta_explanation(model_name: str, image_id: str, class_1: int, class_2: int, smooth: int, percentile: float) -> ExplainedMap:
+    crop, _, _ = model_input(model_name, image_id)
+    return _reduce(bcos_core.explain_delta(get_model(model_name).model, encoded(crop), class_1, class_2), smooth, percentile)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def activations(model_name: str, image_id: str, layer: str) -> np.ndarray:
+    """(C, h, w) activations of a layer for the image."""
+    crop, _, _ = model_input(model_name, image_id)
+    return bcos_core.layer_activations(get_model(model_name).model, encoded(crop), layer).double().numpy()
+
+
+@st.cache_data(show_spinner="Explaining neuron…", max_entries=256)
+def neuron_explanation(model_name: str, image_id: str, layer: str, channel: int, position: tuple[int, int] | None, smooth: int, percentile: float) -> ExplainedMap:
+    crop, _, _ = model_input(model_name, image_id)
+    expl = bcos_core.explain_neuron(get_model(model_name).model, encoded(crop), layer, channel, position)
+    return _reduce(expl, smooth, percentile)
+
+
+DATASET_SCAN_SIZE = 2000  # test images scanned for "misclassified" / "most uncertain" (first N, stable order)
+
+
+@st.cache_data(show_spinner="Scanning test images…", max_entries=8)
+def dataset_predictions(model_name: str, limit: int = DATASET_SCAN_SIZE) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(image ids, labels, logits) for the first ``limit`` images of every class of the test split, interleaved."""
+    from bcos_core.metrics import predict_logits
+
+    from .images import dataset_index
+
+    _, samples = dataset_index("test")
+    per_class: dict[int, list[str]] = {}
+    for path, label in samples:
+        per_class.setdefault(label, []).append(path)
+    rows = [(path, label) for group in zip(*per_class.values()) for path, label in zip(group, per_class)][:limit]
+    ids = [f"data:{path}" for path, _ in rows]
+    model = get_model(model_name)
+    crops = np.stack([model.preprocess.to_array(Image.fromarray(load_image(i))) for i in ids])
+    logits = predict_logits(model.model, torch.from_numpy(crops).permute(0, 3, 1, 2).contiguous()).double().numpy()
+    return ids, np.array([label for _, label in rows]), logits

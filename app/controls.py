@@ -1,0 +1,33 @@
+"""Small reusable controls and readouts shared by the pages."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from .compute import ExplainedMap
+from .state import init_widget, is_hidden, write_url
+
+SMOOTHING = [1, 3, 5, 7, 9, 11, 15]
+
+
+def explanation_options() -> tuple[int, float]:
+    """Smoothing kernel (odd) and alpha percentile of the RGBA explanation, from the URL and an expander."""
+    init_widget("smooth", 3, int, choices=SMOOTHING)
+    init_widget("pct", 99.5, float)
+    if not is_hidden("options"):
+        with st.sidebar.expander("Rendering options"):
+            st.select_slider("Smoothing (odd box, px)", SMOOTHING, key="smooth", help="The paper uses 15 px on 224 px ImageNet images; small CIFAR images need little")
+            st.slider("Alpha percentile", 90.0, 100.0, key="pct", step=0.5, help="Opacity is clipped at this percentile of the weight norm")
+    write_url(smooth=st.session_state["smooth"], pct=st.session_state["pct"])
+    return int(st.session_state["smooth"]), float(st.session_state["pct"])
+
+
+def exactness_readout(expl: ExplainedMap, label: str = "logit") -> None:
+    """Σ contributions + bias next to the model's own output: the exactness certificate of a B-cos explanation."""
+    total = expl.contribution_sum + expl.bias
+    error = abs(total - expl.logit)
+    cols = st.columns(4)
+    cols[0].metric("Σ contributions", f"{expl.contribution_sum:.5f}")
+    cols[1].metric("+ bias", f"{expl.bias:.5f}")
+    cols[2].metric("= explained", f"{total:.5f}")
+    cols[3].metric(f"model's {label}", f"{expl.logit:.5f}", delta=f"error {error:.1e}", delta_color="off")

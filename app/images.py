@@ -1,0 +1,72 @@
+"""Image sources for the app: offline sample photos, the configured data set, and uploads, all by a small id.
+
+An image id is a short string ("sample:chelsea", "data:test/cat/0007.jpg", "upload:<sha1>") so that URLs
+and caches can refer to images without carrying pixels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from bcos_core.datasets import default_data_root, list_image_folder
+
+from .uploads import load_upload
+
+SAMPLE_NAMES = ("chelsea", "astronaut", "coffee", "rocket", "camera")
+_UPLOADS: dict[str, np.ndarray] = {}  # decoded uploads by content hash (small, bounded below)
+_MAX_UPLOADS = 64
+
+
+def sample_image(name: str) -> np.ndarray:
+    """A photo shipped inside scikit-image (works offline)."""
+    import skimage.data
+
+    if name not in SAMPLE_NAMES:
+        raise KeyError(f"unknown sample {name!r}; samples: {', '.join(SAMPLE_NAMES)}")
+    array = getattr(skimage.data, name)()
+    return np.repeat(array[..., None], 3, axis=2) if array.ndim == 2 else array
+
+
+def data_split_root(split: str = "test") -> Path:
+    """The CIFAR-10 split of the configured data folder."""
+    return default_data_root() / "cifar10" / split
+
+
+@lru_cache(maxsize=4)
+def dataset_index(split: str = "test") -> tuple[list[str], list[tuple[str, int]]]:
+    """(class names, [(relative path, label)]) of the configured data set; FileNotFoundError if absent."""
+    root = data_split_root(split)
+    classes, samples = list_image_folder(root)
+    return classes, [(str(path.relative_to(root.parent)), label) for path, label in samples]
+
+
+def register_upload(data: bytes) -> str:
+    """Validate and remember an upload; returns its image id (raises ``ImageError`` for bad files)."""
+    array = load_upload(data)
+    image_id = "upload:" + hashlib.sha1(data).hexdigest()[:16]
+    if len(_UPLOADS) >= _MAX_UPLOADS:
+        _UPLOADS.pop(next(iter(_UPLOADS)))
+    _UPLOADS[image_id] = array
+    return image_id
+
+
+def load_image(image_id: str) -> np.ndarray:
+    """(H, W, 3) uint8 pixels of an image id; KeyError with a message when it cannot be found."""
+    kind, _, name = image_id.partition(":")
+    if kind == "sample":
+        return sample_image(name)
+    if kind == "data":
+        root = default_data_root() / "cifar10"
+        path = (root / name).resolve()
+        if root.resolve() not in path.parents or not path.is_file():
+            raise KeyError(f"image {name!r} is not in the data folder {root}")
+        with Image.open(path) as image:
+            return np.asarray(image.convert("RGB"))
+    if kind == "upload" and image_id in _UPLOADS:
+        return _UPLOADS[image_id]
+    raise KeyError(f"unknown image {image_id!r} (uploads are kept only while the server runs; upload it again)")

@@ -1,0 +1,144 @@
+"""The shared sidebar: pick a model and an image. Returns plain values; errors become messages, not traces."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+import bcos_core
+from bcos_core.checkpoints import CheckpointError
+
+from . import compute
+from .images import SAMPLE_NAMES, dataset_index, load_image, register_upload
+from .state import init_widget, is_hidden, url_value, write_url
+from .uploads import ALLOWED_FORMATS, ImageError
+
+CUSTOM = "Checkpoint file…"
+SOURCES = ("Sample photo", "Data set", "Upload")
+
+
+@dataclass(frozen=True)
+class Selection:
+    model_name: str
+    loaded: bcos_core.LoadedModel
+    image_id: str
+    crop: np.ndarray  # what the model sees (uint8 RGB)
+    original: np.ndarray
+    crop_box: tuple[int, int, int, int]  # in the original image's pixels
+
+
+def model_choices() -> list[str]:
+    return bcos_core.list_shipped_models() + bcos_core.list_official_models() + [CUSTOM]
+
+
+def model_picker() -> tuple[str, bcos_core.LoadedModel] | None:
+    choices = model_choices()
+    current = url_value("model", bcos_core.DEFAULT_MODEL)
+    if "model_choice" not in st.session_state:
+        st.session_state["model_choice"] = current if current in choices else CUSTOM
+        st.session_state["model_path"] = "" if current in choices else current
+    if not is_hidden("model"):
+        st.sidebar.selectbox("Model", choices, key="model_choice", help="Shipped models, official B-cos v2 ImageNet models (downloaded on first use), or any checkpoint file of ours")
+        if st.session_state["model_choice"] == CUSTOM:
+            st.sidebar.text_input("Path to a .safetensors model", key="model_path", placeholder="runs/my_run/model.safetensors")
+    name = st.session_state["model_choice"] if st.session_state["model_choice"] != CUSTOM else st.session_state["model_path"].strip()
+    if not name:
+        st.info("Enter the path of a model file (a `.safetensors` with its `.json`) in the sidebar.")
+        return None
+    try:
+        loaded = compute.get_model(name)
+    except CheckpointError as error:
+        st.error(f"Cannot load model: {error}")
+        return None
+    write_url(model=name)
+    meta = loaded.metadata
+    accuracy = meta.metrics.get("test_accuracy", meta.metrics.get("top1_reported"))
+    st.sidebar.caption(f"{meta.arch}, B = {meta.b:g}, {len(loaded.class_names)} classes" + (f", accuracy {accuracy:.1%}" if accuracy and accuracy <= 1 else f", top-1 {accuracy}%" if accuracy else ""))
+    return name, loaded
+
+
+def _source_of(image_id: str) -> str:
+    return {"sample": SOURCES[0], "data": SOURCES[1], "upload": SOURCES[2]}.get(image_id.partition(":")[0], SOURCES[0])
+
+
+def image_picker(model_name: str) -> str | None:
+    image_id = url_value("image", "sample:chelsea")
+    init_widget("image_source", _source_of(image_id), choices=list(SOURCES))
+    if is_hidden("image"):
+        return image_id
+    source = st.sidebar.radio("Image source", SOURCES, key="image_source", horizontal=True)
+    if source == SOURCES[0]:
+        init_widget("sample", image_id.partition(":")[2] if image_id.startswith("sample:") else SAMPLE_NAMES[0], choices=list(SAMPLE_NAMES))
+        return "sample:" + st.sidebar.selectbox("Photo (ships with scikit-image)", SAMPLE_NAMES, key="sample")
+    if source == SOURCES[1]:
+        return _dataset_picker(model_name, image_id)
+    upload = st.sidebar.file_uploader("Upload an image", type=[f.lower() for f in ALLOWED_FORMATS] + ["jpg"], help="Any size: the centre square is resized to the model's input")
+    if upload is not None:
+        try:
+            return register_upload(upload.getvalue())
+        except ImageError as error:
+            st.sidebar.error(f"Upload refused: {error}")
+            return None
+    return image_id if image_id.startswith("upload:") else None
+
+
+def _dataset_picker(model_name: str, image_id: str) -> str | None:
+    try:
+        classes, samples = dataset_index("test")
+    except FileNotFoundError as error:
+        st.sidebar.warning(f"No data set: {error}. Point `BCOS_DATA_DIR` at a folder holding `cifar10/test/<class>/…` or use a sample photo.")
+        return None
+    paths = [path for path, _ in samples]
+    current = image_id.partition(":")[2] if image_id.startswith("data:") else paths[0]
+    index = paths.index(current) if current in paths else 0
+    label = samples[index][1]
+    in_class = [i for i, (_, lab) in enumerate(samples) if lab == label]
+    col1, col2 = st.sidebar.columns(2)
+    new_class = col1.selectbox("Class", classes, index=label)
+    position = col2.number_input("Image #", 0, len(in_class) - 1, in_class.index(index) if new_class == classes[label] else 0)
+    if new_class != classes[label]:
+        in_class = [i for i, (_, lab) in enumerate(samples) if lab == classes.index(new_class)]
+    chosen = paths[in_class[int(position)]]
+    b1, b2, b3 = st.sidebar.columns(3)
+    if b1.button("Random", key="random_image"):
+        chosen = random.choice(paths)
+    if b2.button("Wrong", key="misclassified", help="a misclassified test image"):
+        chosen = _pick(model_name, "misclassified") or chosen
+    if b3.button("Unsure", key="uncertain", help="a test image with a small top-1/top-2 margin"):
+        chosen = _pick(model_name, "uncertain") or chosen
+    return "data:" + chosen
+
+
+def _pick(model_name: str, kind: str) -> str | None:
+    ids, labels, logits = compute.dataset_predictions(model_name)
+    if kind == "misclassified":
+        candidates = [i for i, (lab, row) in enumerate(zip(labels, logits)) if row.argmax() != lab]
+    else:
+        top2 = np.sort(logits, axis=1)[:, -2:]
+        candidates = list(np.argsort(top2[:, 1] - top2[:, 0])[:50])
+    return ids[random.choice(candidates)].partition(":")[2] if candidates else None
+
+
+def sidebar() -> Selection | None:
+    """Model and image from the sidebar (and URL); ``None`` (with a message shown) when unusable."""
+    picked = model_picker()
+    if picked is None:
+        return None
+    model_name, loaded = picked
+    image_id = image_picker(model_name)
+    if image_id is None:
+        st.info("Choose an image in the sidebar.")
+        return None
+    try:
+        crop, box, resized = compute.model_input(model_name, image_id)
+        original = load_image(image_id)
+        sx, sy = original.shape[1] / resized[0], original.shape[0] / resized[1]
+        box = (round(box[0] * sx), round(box[1] * sy), round(box[2] * sx), round(box[3] * sy))
+    except KeyError as error:
+        st.warning(str(error.args[0]))
+        return None
+    write_url(image=image_id)
+    return Selection(model_name, loaded, image_id, crop, original, box)

@@ -1,0 +1,44 @@
+"""The B family (paper Fig. 4): the same image explained by the same architecture trained at different B."""
+
+import streamlit as st
+
+import bcos_core
+from app import compute, figures
+from app.controls import explanation_options
+from app.sidebar import sidebar
+from app.state import init_widget, write_url
+from bcos_core.render import symmetric_limit
+
+FAMILY_PREFIX = "cifar10_bfamily_"
+
+st.title("B family")
+st.caption("Higher B forces weights to align with their inputs: explanations become sparser and more object-like, at a small cost in accuracy (paper Tab. 1, Figs. 4–5).")
+selection = sidebar()
+if selection is None:
+    st.stop()
+smooth, percentile = explanation_options()
+family = sorted((n for n in bcos_core.list_shipped_models() if n.startswith(FAMILY_PREFIX)), key=lambda n: compute.get_model(n).metadata.b)
+if not family:
+    st.info(f"No B-family models are shipped (expected assets/models/{FAMILY_PREFIX}b*.safetensors; see the README's training section).")
+    st.stop()
+names = compute.get_model(family[0]).class_names
+init_widget("fam_cls", -1, int, choices=[-1, *range(len(names))])
+target = st.selectbox("Class to explain", [-1, *range(len(names))], key="fam_cls", format_func=lambda c: "each model's prediction" if c < 0 else names[c])
+write_url(fam_cls=target)
+
+results = []
+for name in family:
+    loaded = compute.get_model(name)
+    logits = compute.predictions(name, selection.image_id)
+    cls = int(logits.argmax()) if target < 0 else target
+    results.append((loaded, cls, compute.class_explanations(name, selection.image_id, (cls,), smooth, percentile)[0]))
+shared = symmetric_limit([expl.contributions for _, _, expl in results])
+columns = st.columns(len(results))
+for column, (loaded, cls, expl) in zip(columns, results):
+    meta = loaded.metadata
+    with column:
+        st.markdown(f"**B = {meta.b:g}** · test accuracy {meta.metrics.get('test_accuracy', float('nan')):.1%}")
+        st.plotly_chart(figures.rgba_figure(expl.rgba, f"{names[cls]} (logit {expl.logit:.2f})", height=240), key=f"rgba_{meta.b}")
+        st.plotly_chart(figures.contribution_figure(expl.contributions, shared, None, height=240), key=f"contrib_{meta.b}")
+        st.caption(f"Σ contributions + bias = {expl.contribution_sum + expl.bias:.4f}; logit {expl.logit:.4f}")
+st.caption("Contribution maps share one colour scale. Accuracy: CIFAR-10 test set (JPEG copy), from each model's metadata.")

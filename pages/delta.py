@@ -1,0 +1,64 @@
+"""Δ-explanations (paper Fig. 9): what distinguishes class 1 from class 2, summing exactly to the logit gap."""
+
+import numpy as np
+import streamlit as st
+
+from app import compute, figures
+from app.controls import exactness_readout, explanation_options
+from app.sidebar import sidebar
+from app.state import init_widget, write_url
+from bcos_core.render import symmetric_limit
+
+st.title("Δ-explanations")
+st.caption("The Δ map is W_c1(x)·x − W_c2(x)·x per pixel: orange pixels argue for class 1, blue ones for class 2, and the map sums exactly to the logit gap.")
+selection = sidebar()
+if selection is None:
+    st.stop()
+smooth, percentile = explanation_options()
+names = selection.loaded.class_names
+logits = compute.predictions(selection.model_name, selection.image_id)
+order = [int(i) for i in np.argsort(-logits)]
+init_widget("c1", order[0], int, choices=list(range(len(names))))
+init_widget("c2", order[1], int, choices=list(range(len(names))))
+label = lambda i: f"{names[i]} (logit {logits[i]:.3f})"  # noqa: E731
+a, b = st.columns(2)
+class_1 = a.selectbox("Class 1 (orange)", order, key="c1", format_func=label)
+class_2 = b.selectbox("Class 2 (blue)", order, key="c2", format_func=label)
+write_url(c1=class_1, c2=class_2)
+if class_1 == class_2:
+    st.warning("Pick two different classes.")
+    st.stop()
+
+delta = compute.delta_explanation(selection.model_name, selection.image_id, class_1, class_2, smooth, percentile)
+first, second = compute.class_explanations(selection.model_name, selection.image_id, (class_1, class_2), smooth, percentile)
+exactness_readout(delta, label="logit gap")
+shared = symmetric_limit([first.contributions, second.contributions])
+cols = st.columns(4)
+cols[0].plotly_chart(figures.image_figure(selection.crop, "model input"), key="crop")
+cols[1].plotly_chart(figures.contribution_figure(first.contributions, shared, f"{names[class_1]}"), key="first")
+cols[2].plotly_chart(figures.contribution_figure(second.contributions, shared, f"{names[class_2]}"), key="second")
+cols[3].plotly_chart(
+    figures.contribution_figure(delta.contributions, symmetric_limit([delta.contributions]), f"Δ {names[class_1]} − {names[class_2]}", delta_labels=(names[class_1], names[class_2])),
+    key="delta",
+)
+r = st.columns(4)
+r[1].plotly_chart(figures.rgba_figure(first.rgba, f"{names[class_1]} (RGBA)"), key="first_rgba")
+r[2].plotly_chart(figures.rgba_figure(second.rgba, f"{names[class_2]} (RGBA)"), key="second_rgba")
+r[3].plotly_chart(figures.rgba_figure(delta.rgba, "Δ (RGBA, class 1 evidence)"), key="delta_rgba")
+
+with st.expander("Most uncertain test images (smallest top-1 / top-2 margin)"):
+    try:
+        ids, labels, all_logits = compute.dataset_predictions(selection.model_name)
+    except FileNotFoundError as error:
+        st.info(f"No data set configured ({error}).")
+    else:
+        top2 = np.sort(all_logits, axis=1)[:, -2:]
+        margins = top2[:, 1] - top2[:, 0]
+        for rank, index in enumerate(np.argsort(margins)[:10]):
+            best, second_best = np.argsort(-all_logits[index])[:2]
+            text = f"{ids[index].split('/', 1)[1]}: {names[best]} vs {names[second_best]} (margin {margins[index]:.3f}, true {names[labels[index]]})"
+            if st.button(text, key=f"uncertain_{rank}"):
+                st.query_params["image"] = ids[index]
+                for key in ("c1", "c2", "image_source"):
+                    st.session_state.pop(key, None)
+                st.rerun()

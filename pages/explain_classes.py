@@ -1,0 +1,59 @@
+"""Class explanations: top-k predictions, any class explained, exactness readout, evidence for and against."""
+
+import numpy as np
+import streamlit as st
+
+from app import compute, figures
+from app.controls import exactness_readout, explanation_options
+from app.sidebar import sidebar
+from app.state import init_widget, write_url
+from bcos_core.render import symmetric_limit
+
+st.title("Class explanations")
+selection = sidebar()
+if selection is None:
+    st.stop()
+smooth, percentile = explanation_options()
+names = selection.loaded.class_names
+logits = compute.predictions(selection.model_name, selection.image_id)
+order = [int(i) for i in np.argsort(-logits)]
+init_widget("k", min(5, len(names)), int)
+st.session_state["k"] = max(1, min(int(st.session_state["k"]), len(names), 10))
+init_widget("cls", order[0], int, choices=list(range(len(names))))
+
+left, right = st.columns([2, 3])
+with left:
+    st.plotly_chart(figures.image_figure(selection.original, "input (yellow: what the model sees)", box=selection.crop_box), key="original")
+with right:
+    k = st.slider("Top-k", 1, min(10, len(names)), key="k")
+    top = order[:k]
+    st.plotly_chart(figures.probability_bars([names[i] for i in top], 1 / (1 + np.exp(-logits[top])), highlight=0), key="bars")
+    target = st.selectbox("Explain class", order, key="cls", format_func=lambda i: f"{names[i]} (logit {logits[i]:.3f})")
+write_url(k=k, cls=target)
+
+expl = compute.class_explanations(selection.model_name, selection.image_id, (target,), smooth, percentile)[0]
+st.subheader(f"Why “{names[target]}”?")
+exactness_readout(expl)
+limit = symmetric_limit([expl.contributions])
+cols = st.columns(4)
+cols[0].plotly_chart(figures.image_figure(selection.crop, "model input"), key="crop")
+cols[1].plotly_chart(figures.rgba_figure(expl.rgba, "explanation (RGBA, paper recipe)"), key="rgba")
+cols[2].plotly_chart(figures.contribution_figure(expl.contributions, limit, "contribution map"), key="contrib")
+cols[3].plotly_chart(figures.contribution_figure(expl.contributions, limit, "overlay", background=selection.crop), key="overlay")
+
+with st.expander("Evidence for and against", expanded=True):
+    positive, negative = np.clip(expl.contributions, 0, None), np.clip(expl.contributions, None, 0)
+    a, b = st.columns(2)
+    a.plotly_chart(figures.contribution_figure(positive, limit, f"for: Σ = {positive.sum():.4f}"), key="positive")
+    b.plotly_chart(figures.contribution_figure(negative, limit, f"against: Σ = {negative.sum():.4f}"), key="negative")
+    st.caption(f"for + against + bias = {positive.sum():.4f} + ({negative.sum():.4f}) + ({expl.bias:.4f}) = {positive.sum() + negative.sum() + expl.bias:.4f} = logit {expl.logit:.4f}")
+
+st.subheader(f"All top-{k} classes")
+grid = compute.class_explanations(selection.model_name, selection.image_id, tuple(top), smooth, percentile)
+shared = symmetric_limit([e.contributions for e in grid])
+columns = st.columns(min(k, 5))
+for index, item in enumerate(grid):
+    with columns[index % len(columns)]:
+        st.plotly_chart(figures.rgba_figure(item.rgba, f"{names[item.target]} ({item.logit:.2f})", height=200), key=f"grid_rgba_{index}")
+        st.plotly_chart(figures.contribution_figure(item.contributions, shared, None, height=200), key=f"grid_contrib_{index}")
+st.caption("Contribution maps of the grid share one colour scale, so their intensities compare directly.")

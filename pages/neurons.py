@@ -1,0 +1,66 @@
+"""Neuron explorer: any channel of any layer, at any position, explained exactly and cropped to its receptive field."""
+
+import numpy as np
+import streamlit as st
+
+from app import compute, figures
+from app.controls import exactness_readout, explanation_options
+from app.sidebar import sidebar
+from app.state import init_widget, url_value, write_url
+from bcos_core.render import symmetric_limit
+
+st.title("Neuron explorer")
+st.caption("Every intermediate neuron of a B-cos network is a dynamic-linear function of the input, so it has an exact explanation too. Negative activations are explained with flipped sign, as in the paper.")
+selection = sidebar()
+if selection is None:
+    st.stop()
+smooth, percentile = explanation_options()
+layers = list(selection.loaded.model.feature_layers())
+init_widget("layer", layers[len(layers) // 2], str, choices=layers)
+layer = st.selectbox("Layer", layers, key="layer")
+acts = compute.activations(selection.model_name, selection.image_id, layer)
+if acts.ndim != 3:
+    st.warning(f"Layer {layer} has no spatial map (shape {acts.shape}).")
+    st.stop()
+maxima = acts.reshape(len(acts), -1).max(1)
+ranked = [int(c) for c in np.argsort(-maxima)]
+init_widget("ch", ranked[0], int, choices=ranked)
+channel = st.selectbox("Channel (ranked by its maximum activation on this image)", ranked, key="ch", format_func=lambda c: f"#{c} (max {maxima[c]:.3g})")
+
+channel_map = acts[channel]
+default_position = tuple(int(i) for i in np.unravel_index(channel_map.argmax(), channel_map.shape))
+if st.session_state.get("_pos_for") == (layer, channel):
+    row, col = st.session_state["_row"], st.session_state["_col"]
+elif "_pos_for" in st.session_state:  # the user picked another layer or channel: start at its maximum
+    row, col = default_position
+else:  # a fresh session: the position from the URL
+    row, col = url_value("row", default_position[0]), url_value("col", default_position[1])
+if not (0 <= row < channel_map.shape[0] and 0 <= col < channel_map.shape[1]):
+    row, col = default_position
+
+left, right = st.columns(2)
+with left:
+    event = st.plotly_chart(
+        figures.activation_figure(channel_map, (row, col), f"activation map of channel {channel} (click a cell)"),
+        key=f"act_{layer}_{channel}", on_select="rerun", selection_mode="points",
+    )
+    points = event.selection.points if event and event.selection else []
+    if points:
+        row, col = int(points[0]["y"]), int(points[0]["x"])
+    if st.button("Position of the maximum", key="reset_position"):
+        row, col = default_position
+st.session_state.update(_pos_for=(layer, channel), _row=row, _col=col)
+write_url(layer=layer, ch=channel, row=row, col=col)
+
+expl = compute.neuron_explanation(selection.model_name, selection.image_id, layer, channel, (row, col), smooth, percentile)
+with right:
+    st.markdown(f"**{layer}[{channel}] at (row {row}, col {col})**: activation {expl.activation:.5f}" + (" (negative: explanation sign-flipped)" if expl.activation < 0 else ""))
+    top, left_edge, bottom, right_edge = expl.receptive_field
+    st.caption(f"receptive field: rows {top}–{bottom - 1}, columns {left_edge}–{right_edge - 1} of the {selection.crop.shape[0]} px input")
+exactness_readout(expl, label="|activation|")
+crop = (slice(top, bottom), slice(left_edge, right_edge)) if bottom > top else (slice(None), slice(None))
+limit = symmetric_limit([expl.contributions[crop]])
+cols = st.columns(3)
+cols[0].plotly_chart(figures.image_figure(selection.crop[crop], "receptive field"), key="rf")
+cols[1].plotly_chart(figures.rgba_figure(expl.rgba[crop], "explanation (RGBA)"), key="neuron_rgba")
+cols[2].plotly_chart(figures.contribution_figure(expl.contributions[crop], limit, "contributions"), key="neuron_contrib")

@@ -6,31 +6,15 @@ Pages call these functions; they hold no Streamlit widgets. Results are plain nu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import streamlit as st
 import torch
 from PIL import Image
 
 import bcos_core
-from bcos_core.render import explanation_to_rgba
 
 from .images import load_image
-
-
-@dataclass(frozen=True)
-class ExplainedMap:
-    """An explanation reduced to what the UI draws, with the numbers of its exactness readout."""
-
-    target: int | tuple[int, int]
-    logit: float
-    bias: float
-    contributions: np.ndarray  # (H, W)
-    rgba: np.ndarray  # (H, W, 4) paper recipe
-    contribution_sum: float
-    receptive_field: tuple[int, int, int, int] | None = None
-    activation: float | None = None
+from .pipeline import encoded, reduce_explanation
 
 
 @st.cache_resource(show_spinner="Loading model…", max_entries=6)
@@ -48,11 +32,6 @@ def model_input(model_name: str, image_id: str) -> tuple[np.ndarray, tuple[int, 
     return preprocess.to_array(image), preprocess.crop_box(*image.size), resized
 
 
-def encoded(crop: np.ndarray) -> torch.Tensor:
-    x = torch.from_numpy(crop).permute(2, 0, 1).float() / 255
-    return torch.cat([x, 1 - x])
-
-
 @st.cache_data(show_spinner=False, max_entries=128)
 def predictions(model_name: str, image_id: str) -> np.ndarray:
     """Logits of the image (float64 numpy)."""
@@ -60,29 +39,18 @@ def predictions(model_name: str, image_id: str) -> np.ndarray:
     return bcos_core.class_logits(get_model(model_name).model, encoded(crop)).double().numpy()
 
 
-def _reduce(expl: bcos_core.Explanation, smooth: int, percentile: float) -> ExplainedMap:
-    contributions = expl.contributions.double().numpy()
-    extra = {}
-    if isinstance(expl, bcos_core.NeuronExplanation):
-        extra = {"receptive_field": expl.receptive_field, "activation": expl.activation}
-    return ExplainedMap(
-        expl.target, expl.logit, expl.bias, contributions,
-        explanation_to_rgba(expl.image, expl.linear_map, smooth, percentile), float(contributions.sum()), **extra,
-    )
-
-
 @st.cache_data(show_spinner="Explaining…", max_entries=256)
 def class_explanations(model_name: str, image_id: str, classes: tuple[int, ...], smooth: int, percentile: float) -> list[ExplainedMap]:
     """Explanations of several classes (one forward and one batched backward pass)."""
     crop, _, _ = model_input(model_name, image_id)
     explanations = bcos_core.explain_classes(get_model(model_name).model, encoded(crop), list(classes))
-    return [_reduce(e, smooth, percentile) for e in explanations]
+    return [reduce_explanation(e, smooth, percentile) for e in explanations]
 
 
 @st.cache_data(show_spinner="Explaining…", max_entries=128)
 def delta_explanation(model_name: str, image_id: str, class_1: int, class_2: int, smooth: int, percentile: float) -> ExplainedMap:
     crop, _, _ = model_input(model_name, image_id)
-    return _reduce(bcos_core.explain_delta(get_model(model_name).model, encoded(crop), class_1, class_2), smooth, percentile)
+    return reduce_explanation(bcos_core.explain_delta(get_model(model_name).model, encoded(crop), class_1, class_2), smooth, percentile)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -96,7 +64,7 @@ def activations(model_name: str, image_id: str, layer: str) -> np.ndarray:
 def neuron_explanation(model_name: str, image_id: str, layer: str, channel: int, position: tuple[int, int] | None, smooth: int, percentile: float) -> ExplainedMap:
     crop, _, _ = model_input(model_name, image_id)
     expl = bcos_core.explain_neuron(get_model(model_name).model, encoded(crop), layer, channel, position)
-    return _reduce(expl, smooth, percentile)
+    return reduce_explanation(expl, smooth, percentile)
 
 
 DATASET_SCAN_SIZE = 2000  # test images scanned for "misclassified" / "most uncertain" (first N, stable order)

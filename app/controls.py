@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from .compute import ExplainedMap
+from .pipeline import ExplainedMap
 from .state import init_widget, is_hidden, write_url
 
 SMOOTHING = [1, 3, 5, 7, 9, 11, 15]

@@ -207,7 +207,7 @@ def explain_neuron(model: nn.Module, image: Tensor, layer: str, channel: int, po
             raise ValueError(f"position {position} is outside the {tuple(channel_map.shape)} map of layer {layer!r}")
         value = channel_map[position]
         gradient = _linear_maps(value, x)[0]
-    activation = float(value)
+    activation = float(value.detach())
     sign = -1.0 if activation < 0 else 1.0
     x = x.detach()
     linear_map = sign * gradient

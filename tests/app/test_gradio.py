@@ -1,0 +1,56 @@
+"""The Gradio demo: its functions directly, and one in-process round trip through gradio_client."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402
+
+from app import gradio_demo  # noqa: E402
+from app.images import sample_image  # noqa: E402
+
+MODEL = "cifar10_fastnet_b2"
+
+
+def test_explain_is_exact() -> None:
+    scores, rgba, figure, text = gradio_demo.explain_image(sample_image("chelsea"), MODEL, k=3)
+    assert len(scores) == 3 and all(0 <= p <= 1 for p in scores.values())
+    assert rgba.shape == (32, 32, 4) and figure.data[-1].type == "heatmap"
+    explained, logit = float(text.split("= ")[1].split(";")[0]), float(text.rsplit(" ", 1)[1])
+    assert explained == pytest.approx(logit, abs=2e-5)
+
+
+def test_delta_and_toy() -> None:
+    figure, text = gradio_demo.delta_image(sample_image("coffee"), MODEL)
+    assert figure.data[0].type == "heatmap" and "logit gap" in text
+    sweep, optimum = gradio_demo.toy_plots(2.0)
+    assert len(sweep.frames) > 5 and len(optimum.data) == 2
+
+
+def test_missing_or_odd_images() -> None:
+    with pytest.raises(gr.Error, match="Upload or pick"):
+        gradio_demo.explain_image(None, MODEL)
+    grey = np.full((40, 50), 200, dtype=np.uint8)
+    assert gradio_demo.explain_image(grey, MODEL)[1].shape == (32, 32, 4)
+
+
+def test_client_round_trip() -> None:
+    from gradio_client import Client, handle_file
+
+    demo = gradio_demo.build_demo()
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    try:
+        client = Client(url, verbose=False)
+        with tempfile.NamedTemporaryFile(suffix=".png") as handle:
+            Image.fromarray(sample_image("rocket")).save(handle.name)
+            result = client.predict(handle_file(handle.name), MODEL, 3, 3, api_name="/explain")
+        assert result[0]["label"] and "model's logit" in result[3]
+    finally:
+        demo.close()

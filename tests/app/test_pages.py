@@ -1,0 +1,88 @@
+"""Every dashboard page under Streamlit's AppTest: no exception, key elements, deep links, widget changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ENTRY = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
+
+
+def _open(page: str | None = None, **params: str) -> AppTest:
+    at = AppTest.from_file(ENTRY, default_timeout=180)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _metrics(at: AppTest) -> dict[str, float]:
+    return {m.label: float(m.value) for m in at.metric}
+
+
+def _assert_exact(at: AppTest, output_label: str) -> None:
+    values = _metrics(at)
+    assert values["= explained"] == pytest.approx(values[output_label], abs=2e-5)
+
+
+def test_class_page_readout_deep_link_and_widget() -> None:
+    at = _open(image="sample:coffee", k="3", cls="8")
+    assert at.title[0].value == "Class explanations"
+    assert at.selectbox(key="cls").value == 8 and at.slider(key="k").value == 3
+    _assert_exact(at, "model's logit")
+    assert len(at.get("plotly_chart")) >= 8
+    at.slider(key="k").set_value(4).run()
+    assert not at.exception
+    assert dict(at.query_params)["k"] in ("4", ["4"])
+
+
+def test_delta_page_sums_to_gap_and_round_trips() -> None:
+    at = _open("pages/delta.py", image="sample:astronaut")
+    _assert_exact(at, "model's logit gap")
+    c1, c2 = at.selectbox(key="c1").value, at.selectbox(key="c2").value
+    again = _open("pages/delta.py", image="sample:astronaut", c1=str(c2), c2=str(c1))
+    assert (again.selectbox(key="c1").value, again.selectbox(key="c2").value) == (c2, c1)
+    assert _metrics(again)["model's logit gap"] == pytest.approx(-_metrics(at)["model's logit gap"], abs=1e-4)
+
+
+def test_neuron_page_deep_link_position() -> None:
+    at = _open("pages/neurons.py", layer="block1.conv1", ch="3", row="5", col="7")
+    assert at.selectbox(key="layer").value == "block1.conv1" and at.selectbox(key="ch").value == 3
+    assert any("(row 5, col 7)" in m.value for m in at.markdown)
+    _assert_exact(at, "model's |activation|")
+    at.selectbox(key="ch").set_value(4).run()
+    assert not at.exception and dict(at.query_params)["ch"] in ("4", ["4"])
+
+
+def test_b_family_page() -> None:
+    at = _open("pages/b_family.py")
+    assert at.title[0].value == "B family"
+    assert at.info or len(at.get("plotly_chart")) >= 2
+
+
+def test_toy_page_deep_link_restores_b_and_problem() -> None:
+    at = _open("pages/toy.py", B="5.0", spread="0.1", size="20", preset="paper")
+    assert at.select_slider(key="B").value == 5.0
+    assert at.slider(key="spread").value == pytest.approx(0.1) and at.slider(key="size").value == 20
+    assert len(at.get("plotly_chart")) == 3
+    at.select_slider(key="B").set_value(10.0).run()
+    assert not at.exception
+
+
+def test_teacher_mode_hides_controls() -> None:
+    at = _open("pages/toy.py", teacher="1", hide="problem,B")
+    assert not [s for s in at.slider if s.key == "spread"]
+    assert not [s for s in at.select_slider if s.key == "B"]
+
+
+def test_bad_model_path_is_a_message(tmp_path) -> None:
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"garbage")
+    (tmp_path / "broken.json").write_text("{}")
+    at = _open(model=str(broken))
+    assert at.error and "Cannot load model" in at.error[0].value

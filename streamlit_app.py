@@ -5,7 +5,7 @@ import streamlit as st
 st.set_page_config(page_title="B-cos Explorer", page_icon="🔍", layout="wide")
 
 PAGES = [
-    st.Page("pages/explain_classes.py", title="Class explanations", icon="🖼️", url_path="classes", default=True),
+    st.Page("pages/explain_classes.py", title="Class explanations", icon="🖼️", default=True),  # served at "/"
     st.Page("pages/delta.py", title="Δ-explanations", icon="⚖️", url_path="delta"),
     st.Page("pages/neurons.py", title="Neuron explorer", icon="🧠", url_path="neurons"),
     st.Page("pages/b_family.py", title="B family", icon="🎚️", url_path="b_family"),

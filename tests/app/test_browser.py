@@ -1,0 +1,114 @@
+"""End to end in a real browser (Debian chromium + playwright): every page loads without an error element,
+a control changes, and screenshots land in ``test-artifacts/``."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+PAGES = {"classes": "", "delta": "delta", "neurons": "neurons", "b_family": "b_family", "toy": "toy"}  # the default page is "/"
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} not found (apt-get install -y chromium)")
+    pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        process.terminate()
+        pytest.fail("streamlit did not become healthy")
+    yield url
+    process.terminate()
+    process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield browser.new_page(viewport={"width": 1400, "height": 1000})
+        browser.close()
+
+
+def _settle(page) -> None:
+    page.wait_for_selector("[data-testid='stApp'] h1", timeout=90_000)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
+    page.wait_for_timeout(500)
+
+
+def _assert_no_errors(page, name: str) -> None:
+    assert page.locator("[data-testid='stException']").count() == 0, f"{name}: exception shown"
+    assert page.locator("[role='dialog']").count() == 0, f"{name}: a dialog is open ({page.locator('[role=dialog]').first.inner_text()[:80]})"
+    errors = page.locator("[data-testid='stAlertContentError']")
+    assert errors.count() == 0, f"{name}: error shown: {errors.first.inner_text() if errors.count() else ''}"
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_loads_without_error(server, page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.goto(f"{server}/{PAGES[name]}", wait_until="domcontentloaded")
+    _settle(page)
+    # a chart, or (B family without shipped family models) an info message
+    page.wait_for_selector(".js-plotly-plot .main-svg, [data-testid='stAlertContentInfo']", timeout=90_000)
+    _assert_no_errors(page, name)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_toy_slider_and_deep_link(server, page) -> None:
+    page.goto(f"{server}/toy?B=3.0&spread=0.1", wait_until="domcontentloaded")
+    _settle(page)
+    assert "B=3.0" in page.url and "spread=0.1" in page.url  # the deep link is restored and kept
+    slider = page.get_by_role("slider").first  # the sidebar's spread slider
+    slider.focus()
+    slider.press("ArrowRight")
+    page.wait_for_function("() => window.location.search.includes('spread=0.11')", timeout=60_000)
+    _settle(page)
+    _assert_no_errors(page, "toy after slider")
+    assert "B=3.0" in page.url
+    page.screenshot(path=str(ARTIFACTS / "toy_after_slider.png"), full_page=True)
+
+
+def test_navigation_keeps_the_image(server, page) -> None:
+    page.goto(f"{server}/?image=sample:coffee&cls=2", wait_until="domcontentloaded")
+    _settle(page)
+    assert "cls=2" in page.url
+    page.get_by_role("link", name="Neuron explorer").click()
+    page.wait_for_selector("[data-testid='stSelectbox']", timeout=60_000)
+    _settle(page)
+    _assert_no_errors(page, "neurons after navigation")
+    page.wait_for_function("() => window.location.search.includes('layer=')", timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "neurons_after_navigation.png"), full_page=True)

@@ -36,7 +36,7 @@ class ModelMetadata:
     input_size: int
     logit_bias: float
     logit_temperature: float | None = None
-    metrics: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     library_version: str = ""
     format_version: int = FORMAT_VERSION

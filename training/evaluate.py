@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast (faster on CPUs with AMX)")
     parser.add_argument("--cache-dir", default=".cache/data")
+    parser.add_argument("--write-metadata", action="store_true", help="store the measured accuracy in the model file's JSON metadata")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -45,7 +46,22 @@ def main(argv: list[str] | None = None) -> int:
     report = evaluate_classifier(loaded.model, data.images, data.labels, data.classes, args.batch_size, args.bf16, progress=True)
     report = {"model": loaded.name, "data": str(data_path), **report}
     print(json.dumps(report, indent=2))
+    if args.write_metadata:
+        _record_accuracy(args.model, report)
     return 0
+
+
+def _record_accuracy(model: str, report: dict) -> None:
+    """Write the measured accuracy into the model's metadata (``metrics.test_accuracy``), atomically."""
+    from dataclasses import asdict
+
+    from bcos_core.checkpoints import atomic_write_bytes, checkpoint_paths, read_metadata
+    from bcos_core.zoo import MODELS_DIR, list_shipped_models
+
+    path = MODELS_DIR / model if model in list_shipped_models() else Path(model)
+    metadata = read_metadata(path)
+    metadata.metrics.update(test_accuracy=round(report["accuracy"], 4), test_images=report["num_images"], test_data="CIFAR-10 test split, JPEG copy (not bit-identical to the official batches)")
+    atomic_write_bytes(checkpoint_paths(path)[1], json.dumps(asdict(metadata), indent=2).encode())
 
 
 if __name__ == "__main__":

@@ -47,12 +47,12 @@ class BcosVGG9(BcosClassifier):
 class _ConvPoolBlock(nn.Sequential):
     """conv → (avg-pool) → norm → conv → norm: the block of our fast network (after Keller Jordan's airbench)."""
 
-    def __init__(self, in_channels: int, out_channels: int, b: float, norm: str, pool: bool) -> None:
+    def __init__(self, in_channels: int, out_channels: int, b: float, norm: str, pool: bool, max_out: int = 1) -> None:
         super().__init__()
-        self.conv1 = BcosConv2d(in_channels, out_channels, 3, padding=1, b=b)
+        self.conv1 = BcosConv2d(in_channels, out_channels, 3, padding=1, b=b, max_out=max_out)
         self.pool = nn.AvgPool2d(2) if pool else nn.Identity()
         self.norm1 = make_norm(norm, out_channels)
-        self.conv2 = BcosConv2d(out_channels, out_channels, 3, padding=1, b=b)
+        self.conv2 = BcosConv2d(out_channels, out_channels, 3, padding=1, b=b, max_out=max_out)
         self.norm2 = make_norm(norm, out_channels)
 
 
@@ -62,15 +62,17 @@ class BcosFastNet(BcosClassifier):
     stem (3×3) → three conv–pool–norm–conv–norm blocks (32→16→8→4 pixels) → 1×1 B-cos classifier → mean.
     """
 
-    def __init__(self, num_classes: int = 10, b: float = 2.0, widths: tuple[int, int, int, int] = (32, 64, 256, 256), norm: str = "bnu") -> None:
+    def __init__(
+        self, num_classes: int = 10, b: float = 2.0, widths: tuple[int, int, int, int] = (32, 64, 256, 256), norm: str = "bnu", max_out: int = 1
+    ) -> None:
         super().__init__()
         stem, w1, w2, w3 = widths
-        self.stem = BcosConv2d(6, stem, 3, padding=1, b=b)
+        self.stem = BcosConv2d(6, stem, 3, padding=1, b=b, max_out=max_out)
         self.stem_norm = make_norm(norm, stem)
-        self.block1 = _ConvPoolBlock(stem, w1, b, norm, pool=True)
-        self.block2 = _ConvPoolBlock(w1, w2, b, norm, pool=True)
-        self.block3 = _ConvPoolBlock(w2, w3, b, norm, pool=True)
-        self.classifier = BcosConv2d(w3, num_classes, 1, b=b)
+        self.block1 = _ConvPoolBlock(stem, w1, b, norm, True, max_out)
+        self.block2 = _ConvPoolBlock(w1, w2, b, norm, True, max_out)
+        self.block3 = _ConvPoolBlock(w2, w3, b, norm, True, max_out)
+        self.classifier = BcosConv2d(w3, num_classes, 1, b=b, max_out=max_out)
         self.num_classes = num_classes
         self.logit_layer = LogitLayer(None, -math.log(num_classes - 1))
 
@@ -93,6 +95,9 @@ def bcos_vgg9_nomaxout(*, b: float = 2.0, num_classes: int = 10, v1_temperature:
 
 
 @register_model("bcos_fastnet_cifar10", dataset="cifar10", input_size=32)
-def bcos_fastnet(*, b: float = 2.0, num_classes: int = 10, widths: tuple[int, int, int, int] = (32, 64, 256, 256), norm: str = "bnu") -> BcosFastNet:
-    """Our CPU-friendly CIFAR network (the shipped default model's architecture)."""
-    return BcosFastNet(num_classes, b, tuple(widths), norm)
+def bcos_fastnet(
+    *, b: float = 2.0, num_classes: int = 10, widths: tuple[int, int, int, int] = (32, 64, 256, 256), norm: str = "bnu", max_out: int = 1
+) -> BcosFastNet:
+    """Our CPU-friendly CIFAR network (the shipped default model's architecture; ``max_out`` 2 for the B family,
+    since without MaxOut a B = 1 network is linear)."""
+    return BcosFastNet(num_classes, b, tuple(widths), norm, max_out)

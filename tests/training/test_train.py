@@ -109,6 +109,9 @@ def test_evaluate_cli_prints_json(tiny_data, tmp_path, capsys) -> None:
     assert report["num_images"] == 48 and len(report["confusion_matrix"]) == 2
     assert sum(map(sum, report["confusion_matrix"])) == 48 and 0 <= report["accuracy"] <= 1
     assert evaluate.main(["--model", str(tmp_path / "missing.safetensors")]) == 2
+    assert evaluate.main(["--model", str(tmp_path / "model.safetensors"), "--data", str(tiny_data / "test"), "--cache-dir", "", "--write-metadata"]) == 0
+    meta = json.loads((tmp_path / "model.json").read_text())
+    assert meta["metrics"]["test_accuracy"] == pytest.approx(report["accuracy"], abs=1e-4) and meta["metrics"]["test_images"] == 48
 
 
 @pytest.mark.slow

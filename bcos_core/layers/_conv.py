@@ -63,14 +63,16 @@ class BcosConv2d(DynamicModule):
 
     def patch_norms(self, x: Tensor) -> Tensor:
         """‖x‖ of every (zero-padded) input patch, one value per group, broadcastable to the output."""
-        squares = x * x
         if self.dilation == (1, 1):
-            grouped = squares.unflatten(1, (self.groups, -1)).sum(2) if self.groups > 1 else squares.sum(1, keepdim=True)
+            # Σ_c x² per pixel in one fused reduction (vector_norm, squared back) instead of x·x then sum: one pass
+            # less over the input in both directions, which matters because these ops are memory-bound
+            grouped = x.unflatten(1, (self.groups, -1)) if self.groups > 1 else x
+            channel_sums = torch.linalg.vector_norm(grouped, dim=2 if self.groups > 1 else 1, keepdim=self.groups == 1).square()
             patch_size = self.kernel_size[0] * self.kernel_size[1]
-            sums = F.avg_pool2d(grouped, self.kernel_size, self.stride, self.padding) * patch_size
+            sums = F.avg_pool2d(channel_sums, self.kernel_size, self.stride, self.padding) * patch_size
         else:
             ones = torch.ones(self.groups, self.in_channels // self.groups, *self.kernel_size, dtype=x.dtype, device=x.device)
-            sums = F.conv2d(squares, ones, None, self.stride, self.padding, self.dilation, self.groups)
+            sums = F.conv2d(x * x, ones, None, self.stride, self.padding, self.dilation, self.groups)
         norms = (sums + 1e-6).sqrt()
         if self.groups > 1:
             norms = norms.repeat_interleave(self.out_channels // self.groups, dim=1)

@@ -19,17 +19,16 @@ class _BcosScaleB2(torch.autograd.Function):
     @staticmethod
     def forward(ctx, linear: Tensor, norm: Tensor) -> Tensor:  # type: ignore[override]
         ctx.save_for_backward(linear, norm)
-        return linear * linear.abs() / norm
+        return linear.abs().mul_(linear).div_(norm)
 
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:  # type: ignore[override]
         linear, norm = ctx.saved_tensors
-        abs_over_norm = linear.abs() / norm
-        grad_linear = 2 * grad * abs_over_norm if ctx.needs_input_grad[0] else None
+        grad_times_scale = linear.abs().div_(norm).mul_(grad)  # g·|lin|/n, reused by both gradients
         grad_norm = None
-        if ctx.needs_input_grad[1]:
-            grad_norm = -grad * linear * abs_over_norm / norm
-            grad_norm = grad_norm.sum_to_size(norm.shape)
+        if ctx.needs_input_grad[1]:  # d(lin·|lin|/n)/dn = −lin·|lin|/n²
+            grad_norm = (grad_times_scale * linear).div_(norm).neg_().sum_to_size(norm.shape)
+        grad_linear = grad_times_scale.mul_(2) if ctx.needs_input_grad[0] else None
         return grad_linear, grad_norm
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
+from . import compute
 from .pipeline import ExplainedMap
+from .sidebar import Selection, sidebar
 from .state import init_widget, is_hidden, write_url
 
 SMOOTHING = [1, 3, 5, 7, 9, 11, 15]
@@ -31,3 +34,18 @@ def exactness_readout(expl: ExplainedMap, label: str = "logit") -> None:
     cols[1].metric("+ bias", f"{expl.bias:.5f}")
     cols[2].metric("= explained", f"{total:.5f}")
     cols[3].metric(f"model's {label}", f"{expl.logit:.5f}", delta=f"error {error:.1e}", delta_color="off")
+
+
+def page_inputs() -> tuple[Selection, int, float]:
+    """The sidebar's model and image plus the rendering options; stops the page (message shown) when unusable."""
+    selection = sidebar()
+    if selection is None:
+        st.stop()
+    smooth, percentile = explanation_options()
+    return selection, smooth, percentile
+
+
+def ranked_classes(selection: Selection) -> tuple[list[str], np.ndarray, list[int]]:
+    """(class names, logits, class indices from the highest logit down) for the selected image."""
+    logits = compute.predictions(selection.model_name, selection.image_id)
+    return selection.loaded.class_names, logits, [int(i) for i in np.argsort(-logits)]

@@ -4,8 +4,7 @@ import streamlit as st
 
 import bcos_core
 from app import compute, figures
-from app.controls import explanation_options
-from app.sidebar import sidebar
+from app.controls import page_inputs
 from app.state import init_widget, write_url
 from bcos_core.render import symmetric_limit
 
@@ -13,10 +12,7 @@ FAMILY_PREFIX = "cifar10_bfamily_"
 
 st.title("B family")
 st.caption("Higher B forces weights to align with their inputs: explanations become sparser and more object-like, at a small cost in accuracy (paper Tab. 1, Figs. 4–5).")
-selection = sidebar()
-if selection is None:
-    st.stop()
-smooth, percentile = explanation_options()
+selection, smooth, percentile = page_inputs()
 family = sorted((n for n in bcos_core.list_shipped_models() if n.startswith(FAMILY_PREFIX)), key=lambda n: compute.get_model(n).metadata.b)
 if not family:
     st.info(f"No B-family models are shipped (expected assets/models/{FAMILY_PREFIX}b*.safetensors; see the README's training section).")

@@ -4,20 +4,14 @@ import numpy as np
 import streamlit as st
 
 from app import compute, figures
-from app.controls import exactness_readout, explanation_options
-from app.sidebar import sidebar
+from app.controls import exactness_readout, page_inputs, ranked_classes
 from app.state import init_widget, write_url
 from bcos_core.render import symmetric_limit
 
 st.title("Δ-explanations")
 st.caption("The Δ map is W_c1(x)·x − W_c2(x)·x per pixel: orange pixels argue for class 1, blue ones for class 2, and the map sums exactly to the logit gap.")
-selection = sidebar()
-if selection is None:
-    st.stop()
-smooth, percentile = explanation_options()
-names = selection.loaded.class_names
-logits = compute.predictions(selection.model_name, selection.image_id)
-order = [int(i) for i in np.argsort(-logits)]
+selection, smooth, percentile = page_inputs()
+names, logits, order = ranked_classes(selection)
 init_widget("c1", order[0], int, choices=list(range(len(names))))
 init_widget("c2", order[1], int, choices=list(range(len(names))))
 label = lambda i: f"{names[i]} (logit {logits[i]:.3f})"  # noqa: E731

@@ -4,19 +4,13 @@ import numpy as np
 import streamlit as st
 
 from app import compute, figures
-from app.controls import exactness_readout, explanation_options
-from app.sidebar import sidebar
+from app.controls import exactness_readout, page_inputs, ranked_classes
 from app.state import init_widget, write_url
 from bcos_core.render import symmetric_limit
 
 st.title("Class explanations")
-selection = sidebar()
-if selection is None:
-    st.stop()
-smooth, percentile = explanation_options()
-names = selection.loaded.class_names
-logits = compute.predictions(selection.model_name, selection.image_id)
-order = [int(i) for i in np.argsort(-logits)]
+selection, smooth, percentile = page_inputs()
+names, logits, order = ranked_classes(selection)
 init_widget("k", min(5, len(names)), int)
 st.session_state["k"] = max(1, min(int(st.session_state["k"]), len(names), 10))
 init_widget("cls", order[0], int, choices=list(range(len(names))))

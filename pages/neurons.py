@@ -4,17 +4,13 @@ import numpy as np
 import streamlit as st
 
 from app import compute, figures
-from app.controls import exactness_readout, explanation_options
-from app.sidebar import sidebar
+from app.controls import exactness_readout, page_inputs
 from app.state import init_widget, url_value, write_url
 from bcos_core.render import symmetric_limit
 
 st.title("Neuron explorer")
 st.caption("Every intermediate neuron of a B-cos network is a dynamic-linear function of the input, so it has an exact explanation too. Negative activations are explained with flipped sign, as in the paper.")
-selection = sidebar()
-if selection is None:
-    st.stop()
-smooth, percentile = explanation_options()
+selection, smooth, percentile = page_inputs()
 layers = list(selection.loaded.model.feature_layers())
 init_widget("layer", layers[len(layers) // 2], str, choices=layers)
 layer = st.selectbox("Layer", layers, key="layer")

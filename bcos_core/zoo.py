@@ -87,7 +87,6 @@ def _load_official(name: str) -> LoadedModel:
     return LoadedModel(name, model.eval(), class_names, preprocess_for(spec.dataset, spec.input_size), metadata)
 
 
-@torch.no_grad()
 def random_model(arch: str, seed: int = 0, **kwargs: object) -> BcosClassifier:
     """A registered architecture with seeded random weights in eval mode (tests, benchmarks)."""
     torch.manual_seed(seed)

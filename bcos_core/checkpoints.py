@@ -50,7 +50,8 @@ def checkpoint_paths(path: str | os.PathLike) -> tuple[Path, Path]:
     """(weights, metadata) paths for ``x``, ``x.safetensors`` or ``x.json``."""
     path = Path(path)
     stem = path.with_suffix("") if path.suffix in (".safetensors", ".json") else path
-    return stem.with_suffix(".safetensors"), stem.with_suffix(".json")
+    # append rather than replace suffixes: names such as "model_b1.5" contain dots
+    return stem.with_name(stem.name + ".safetensors"), stem.with_name(stem.name + ".json")
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

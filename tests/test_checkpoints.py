@@ -27,6 +27,14 @@ def test_round_trip(tmp_path) -> None:
     assert json.loads(path.with_suffix(".json").read_text())["library_version"] == bcos_core.__version__
 
 
+def test_names_with_dots(tmp_path) -> None:
+    model = random_model("bcos_resnet20_cifar10")
+    metadata = ModelMetadata(arch="bcos_resnet20_cifar10", arch_kwargs={"b": 1.5}, class_names=[str(i) for i in range(10)], dataset="cifar10", input_size=32, logit_bias=model.logit_bias)
+    path = save_model(model, tmp_path / "family_b1.5", metadata)
+    assert path.name == "family_b1.5.safetensors"
+    assert bcos_core.load_model(tmp_path / "family_b1.5").metadata.b == 1.5
+
+
 def test_truncated_file(tmp_path) -> None:
     _, path = _save(tmp_path)
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])

@@ -101,7 +101,7 @@ def _dataset_picker(model_name: str, image_id: str) -> str | None:
     position = col2.number_input("Image #", 0, len(in_class) - 1, in_class.index(index) if new_class == classes[label] else 0)
     if new_class != classes[label]:
         in_class = [i for i, (_, lab) in enumerate(samples) if lab == classes.index(new_class)]
-    chosen = paths[in_class[int(position)]]
+    chosen = paths[in_class[min(int(position), len(in_class) - 1)]]
     b1, b2, b3 = st.sidebar.columns(3)
     if b1.button("Random", key="random_image"):
         chosen = random.choice(paths)

@@ -86,3 +86,15 @@ def test_bad_model_path_is_a_message(tmp_path) -> None:
     (tmp_path / "broken.json").write_text("{}")
     at = _open(model=str(broken))
     assert at.error and "Cannot load model" in at.error[0].value
+
+
+def test_data_set_images_and_misclassified_button(cifar_root) -> None:
+    image = "data:test/cat/" + sorted(p.name for p in (cifar_root / "test" / "cat").iterdir())[7]
+    at = _open(image=image)
+    assert at.sidebar.radio[0].value == "Data set" and at.sidebar.selectbox[1].value == "cat"
+    _assert_exact(at, "model's logit")
+    at.button(key="misclassified").click().run()
+    assert not at.exception
+    chosen = dict(at.query_params)["image"]
+    chosen = chosen[0] if isinstance(chosen, list) else chosen
+    assert chosen.startswith("data:test/") and chosen != image

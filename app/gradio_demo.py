@@ -30,7 +30,7 @@ def _crop(image: np.ndarray | None, model: bcos_core.LoadedModel) -> np.ndarray:
     if image is None:
         raise gr.Error("Upload or pick an image first.")
     try:
-        rgb = to_rgb_array(Image.fromarray(image)) if image.ndim == 3 and image.shape[2] in (3, 4) else to_rgb_array(Image.fromarray(image.astype(np.uint8)))
+        rgb = to_rgb_array(Image.fromarray(np.asarray(image, dtype=np.uint8)))  # grey, RGB or RGBA arrays
     except (ValueError, TypeError, ImageError) as error:
         raise gr.Error(f"Unusable image: {error}") from None
     return model.preprocess.to_array(Image.fromarray(rgb))

@@ -12,9 +12,10 @@ import torch
 from PIL import Image
 
 import bcos_core
+from bcos_core.explain import delta_between
 
 from .images import load_image
-from .pipeline import encoded, reduce_explanation
+from .pipeline import ExplainedMap, encoded, reduce_explanation
 
 
 @st.cache_resource(show_spinner="Loading model…", max_entries=6)
@@ -48,9 +49,11 @@ def class_explanations(model_name: str, image_id: str, classes: tuple[int, ...],
 
 
 @st.cache_data(show_spinner="Explaining…", max_entries=128)
-def delta_explanation(model_name: str, image_id: str, class_1: int, class_2: int, smooth: int, percentile: float) -> ExplainedMap:
+def pair_explanations(model_name: str, image_id: str, class_1: int, class_2: int, smooth: int, percentile: float) -> tuple[ExplainedMap, ExplainedMap, ExplainedMap]:
+    """Both classes and their Δ-explanation from one forward and one batched backward pass."""
     crop, _, _ = model_input(model_name, image_id)
-    return reduce_explanation(bcos_core.explain_delta(get_model(model_name).model, encoded(crop), class_1, class_2), smooth, percentile)
+    first, second = bcos_core.explain_classes(get_model(model_name).model, encoded(crop), [class_1, class_2])
+    return tuple(reduce_explanation(e, smooth, percentile) for e in (first, second, delta_between(first, second)))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

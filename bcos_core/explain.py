@@ -144,10 +144,14 @@ def explain(model: nn.Module, image: Tensor, target: int | None = None) -> Expla
 
 def explain_delta(model: nn.Module, image: Tensor, class_1: int, class_2: int) -> Explanation:
     """Δ-explanation of s_class_1 − s_class_2 (paper Fig. 9): its contributions sum exactly to the logit gap."""
-    first, second = explain_classes(model, image, [class_1, class_2])
+    return delta_between(*explain_classes(model, image, [class_1, class_2]))
+
+
+def delta_between(first: Explanation, second: Explanation) -> Explanation:
+    """The Δ-explanation of two class explanations of the same image (no further passes through the model)."""
     linear_map = first.linear_map - second.linear_map
     return Explanation(
-        (class_1, class_2),
+        (int(first.target), int(second.target)),
         first.logit - second.logit,
         first.bias - second.bias,
         linear_map,

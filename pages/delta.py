@@ -23,8 +23,7 @@ if class_1 == class_2:
     st.warning("Pick two different classes.")
     st.stop()
 
-delta = compute.delta_explanation(selection.model_name, selection.image_id, class_1, class_2, smooth, percentile)
-first, second = compute.class_explanations(selection.model_name, selection.image_id, (class_1, class_2), smooth, percentile)
+first, second, delta = compute.pair_explanations(selection.model_name, selection.image_id, class_1, class_2, smooth, percentile)
 exactness_readout(delta, label="logit gap")
 shared = symmetric_limit([first.contributions, second.contributions])
 cols = st.columns(4)

@@ -18,6 +18,7 @@ from .explain import (
     explain_classes,
     explain_delta,
     explain_neuron,
+    explain_neurons,
     layer_activations,
 )
 from .layers import explanation_mode
@@ -39,6 +40,7 @@ __all__ = [
     "explain_classes",
     "explain_delta",
     "explain_neuron",
+    "explain_neurons",
     "explanation_mode",
     "explanation_to_rgba",
     "layer_activations",

@@ -169,6 +169,11 @@ def layer_activations(model: nn.Module, image: Tensor, layer: str, *, keep_graph
 
     With ``keep_graph`` the result stays connected to ``image`` (which must require grad); otherwise it is detached.
     """
+    return _layer_output(model, image[None] if image.dim() == 3 else image, layer, keep_graph)[0]
+
+
+def _layer_output(model: nn.Module, images: Tensor, layer: str, keep_graph: bool) -> Tensor:
+    """(N, …) output of ``layer`` for a batch; the forward pass stops there."""
     modules = dict(model.named_modules())
     if layer not in modules:
         raise KeyError(f"model has no layer {layer!r}")
@@ -181,15 +186,14 @@ def layer_activations(model: nn.Module, image: Tensor, layer: str, *, keep_graph
     handle = modules[layer].register_forward_hook(hook)
     try:
         with _eval_mode(model), torch.set_grad_enabled(keep_graph):
-            model(image[None] if image.dim() == 3 else image)
+            model(images)
     except _StopForward:
         pass
     finally:
         handle.remove()
     if not captured:
         raise RuntimeError(f"layer {layer!r} was not reached in the forward pass")
-    output = captured[0][0]
-    return output if keep_graph else output.detach()
+    return captured[0] if keep_graph else captured[0].detach()
 
 
 def explain_neuron(model: nn.Module, image: Tensor, layer: str, channel: int, position: Sequence[int] | None = None) -> NeuronExplanation:
@@ -197,37 +201,63 @@ def explain_neuron(model: nn.Module, image: Tensor, layer: str, channel: int, po
 
     The forward pass stops at ``layer``. The receptive field is the bounding box of the linear map's support.
     """
-    x = _as_single_image(image).requires_grad_(True)
+    return explain_neurons(model, _as_single_image(image)[None], layer, channel, [position])[0]
+
+
+def explain_neurons(
+    model: nn.Module, images: Tensor, layer: str, channel: int, positions: Sequence[Sequence[int] | None] | None = None
+) -> list[NeuronExplanation]:
+    """Explain one channel on a batch of encoded images (N, C, H, W), each at its own position (None: its maximum).
+
+    One forward pass (stopping at ``layer``) and one backward pass for the whole batch: in eval mode the images
+    do not interact, so the gradient of the sum of the selected activations is each image's own linear map.
+    """
+    if images.dim() != 4:
+        raise ValueError(f"expected a batch of encoded images (N, C, H, W), got {tuple(images.shape)}")
+    x = images.detach().clone().float().requires_grad_(True)
+    positions = list(positions) if positions is not None else [None] * len(x)
+    if len(positions) != len(x):
+        raise ValueError(f"got {len(positions)} positions for {len(x)} images")
     with explanation_mode(model), torch.enable_grad():
-        activations = layer_activations(model, x, layer, keep_graph=True)
-        if not 0 <= channel < activations.shape[0]:
-            raise ValueError(f"layer {layer!r} has {activations.shape[0]} channels; got channel {channel}")
-        channel_map = activations[channel]
-        if position is None:
-            flat = int(channel_map.detach().argmax())
-            position = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), channel_map.shape))
-        position = tuple(int(p) for p in position)
-        if len(position) != channel_map.dim() or any(not 0 <= p < s for p, s in zip(position, channel_map.shape)):
-            raise ValueError(f"position {position} is outside the {tuple(channel_map.shape)} map of layer {layer!r}")
-        value = channel_map[position]
-        gradient = _linear_maps(value, x)[0]
-    activation = float(value.detach())
-    sign = -1.0 if activation < 0 else 1.0
+        activations = _layer_output(model, x, layer, keep_graph=True)
+        if not 0 <= channel < activations.shape[1]:
+            raise ValueError(f"layer {layer!r} has {activations.shape[1]} channels; got channel {channel}")
+        channel_maps = activations[:, channel]
+        resolved = [_resolve_position(channel_maps[i].detach(), position, layer) for i, position in enumerate(positions)]
+        values = torch.stack([channel_maps[i][position] for i, position in enumerate(resolved)])
+        gradients = torch.autograd.grad(values.sum(), x)[0]
     x = x.detach()
-    linear_map = sign * gradient
-    return NeuronExplanation(
-        target=channel,
-        logit=sign * activation,
-        bias=0.0,
-        linear_map=linear_map,
-        contributions=(x * linear_map).sum(0),
-        image=x,
-        layer=layer,
-        position=position,
-        activation=activation,
-        sign=sign,
-        receptive_field=support_box(linear_map),
-    )
+    explanations = []
+    for image, gradient, value, position in zip(x, gradients, values.detach().tolist(), resolved):
+        sign = -1.0 if value < 0 else 1.0
+        linear_map = sign * gradient
+        explanations.append(
+            NeuronExplanation(
+                target=channel,
+                logit=sign * value,
+                bias=0.0,
+                linear_map=linear_map,
+                contributions=(image * linear_map).sum(0),
+                image=image,
+                layer=layer,
+                position=position,
+                activation=value,
+                sign=sign,
+                receptive_field=support_box(linear_map),
+            )
+        )
+    return explanations
+
+
+def _resolve_position(channel_map: Tensor, position: Sequence[int] | None, layer: str) -> tuple[int, ...]:
+    """The given position, validated, or the position of the map's maximum."""
+    if position is None:
+        flat = int(channel_map.argmax())
+        return tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), channel_map.shape))
+    position = tuple(int(p) for p in position)
+    if len(position) != channel_map.dim() or any(not 0 <= p < s for p, s in zip(position, channel_map.shape)):
+        raise ValueError(f"position {position} is outside the {tuple(channel_map.shape)} map of layer {layer!r}")
+    return position
 
 
 def support_box(linear_map: Tensor) -> tuple[int, int, int, int]:

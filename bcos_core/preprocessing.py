@@ -41,7 +41,7 @@ class Preprocess:
         """The RGB uint8 (size, size, 3) crop that the model sees."""
         image = image.convert("RGB")
         image = image.resize(self.resized_size(*image.size), Image.BILINEAR)
-        return np.asarray(image.crop(self.crop_box(*image.size)))
+        return np.array(image.crop(self.crop_box(*image.size)))
 
     def __call__(self, image: Image.Image) -> Tensor:
         """PIL image → (1, 6, size, size) model input."""

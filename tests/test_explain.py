@@ -85,3 +85,16 @@ def test_neuron_receptive_field_and_sign_flip() -> None:
 def test_neuron_position_out_of_range(model) -> None:
     with pytest.raises(ValueError, match="outside"):
         bcos_core.explain_neuron(model, _image(), "layer1.0.conv1", 0, (40, 0))
+
+
+def test_batched_neurons_equal_single_explanations(model) -> None:
+    images = torch.stack([_image() for _ in range(3)])
+    positions = [(3, 4), None, (7, 0)]
+    together = bcos_core.explain_neurons(model, images, "layer2.0.conv1", 5, positions)
+    for image, position, batched in zip(images, positions, together):
+        single = bcos_core.explain_neuron(model, image, "layer2.0.conv1", 5, position)
+        assert batched.position == single.position and batched.activation == pytest.approx(single.activation, rel=1e-5)
+        assert torch.allclose(batched.linear_map, single.linear_map, atol=1e-6)
+        assert batched.completeness_error < 1e-4
+    with pytest.raises(ValueError, match="positions"):
+        bcos_core.explain_neurons(model, images, "layer2.0.conv1", 5, [None])

@@ -66,11 +66,17 @@ class StopFlag:
         return self.stop
 
 
+def architecture_kwargs(cfg: TrainConfig) -> dict:
+    """Builder arguments: B (B-cos architectures only) and the config's extra ``[model.kwargs]``."""
+    b = {"b": cfg.model.b} if get_spec(cfg.model.arch).bcos else {}
+    return {**b, **cfg.model.kwargs}
+
+
 def export_model(model: torch.nn.Module, cfg: TrainConfig, classes: list[str], metrics: dict, info: dict) -> None:
     spec = get_spec(cfg.model.arch)
     metadata = ModelMetadata(
         arch=cfg.model.arch,
-        arch_kwargs={"b": cfg.model.b, **cfg.model.kwargs},
+        arch_kwargs=architecture_kwargs(cfg),
         class_names=classes,
         dataset=spec.dataset,
         input_size=spec.input_size,
@@ -96,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     train_data, test_data = load_datasets(cfg)
 
-    model = build_model(cfg.model.arch, b=cfg.model.b, num_classes=len(train_data.classes), **cfg.model.kwargs)
+    model = build_model(cfg.model.arch, num_classes=len(train_data.classes), **architecture_kwargs(cfg))
     if cfg.run.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)

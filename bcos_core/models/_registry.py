@@ -20,33 +20,34 @@ class ModelSpec:
     dataset: str
     input_size: int
     defaults: dict = field(default_factory=dict)
+    bcos: bool = True  # False for conventional baselines: no exact explanations, post-hoc only
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
 
 
-def register_model(name: str, *, dataset: str, input_size: int, **defaults: object) -> Callable[[Builder], Builder]:
-    """Register ``builder`` under ``name``; a duplicate name is an error."""
+def register_model(name: str, *, dataset: str, input_size: int, bcos: bool = True, **defaults: object) -> Callable[[Builder], Builder]:
+    """Register ``builder`` under ``name``; a duplicate name is an error. ``bcos=False`` marks a conventional baseline."""
 
     def decorator(builder: Builder) -> Builder:
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} is already registered")
-        _REGISTRY[name] = ModelSpec(name, builder, dataset, input_size, dict(defaults))
+        _REGISTRY[name] = ModelSpec(name, builder, dataset, input_size, dict(defaults), bcos)
         return builder
 
     return decorator
 
 
-def list_models(pattern: str = "*") -> list[str]:
-    """Registered architecture names matching a shell-style pattern."""
-    return sorted(name for name in _REGISTRY if fnmatch.fnmatch(name, pattern))
+def list_models(pattern: str = "*", *, conventional: bool = False) -> list[str]:
+    """Registered B-cos architecture names matching a shell-style pattern (``conventional=True``: the baselines instead)."""
+    return sorted(name for name, spec in _REGISTRY.items() if fnmatch.fnmatch(name, pattern) and spec.bcos != conventional)
 
 
 def get_spec(name: str) -> ModelSpec:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise KeyError(f"unknown architecture {name!r}; known: {', '.join(list_models())}") from None
+        raise KeyError(f"unknown architecture {name!r}; known: {', '.join(list_models() + list_models(conventional=True))}") from None
 
 
 def build_model(name: str, **kwargs: object) -> BcosClassifier:

@@ -1,0 +1,53 @@
+"""Neuron index: per channel of chosen layers, the top-k most activating images of a dataset and statistics.
+
+>>> index = build_index(model, "cifar10_fastnet_b2", "data/cifar10/test", preprocess, out_path="idx.safetensors")
+>>> stats = index.layers["block2.conv1"]
+>>> stats.top_images[7], stats.mean_max[7]          # channel 7: its 32 best images, mean per-image maximum
+
+Command line: ``python -m bcos_core.neuron_index build|merge|info`` (see ``--help``).
+"""
+
+from pathlib import Path
+
+from ..zoo import ASSETS_DIR
+from ._build import bcos_layers, build_index, shard_range
+from ._stats import HISTOGRAM_EDGES, LayerStats
+from ._store import NeuronIndex, NeuronIndexError, StaleIndexError, dataset_fingerprint, load_index, merge_indexes, model_fingerprint
+from .labels import ConceptLabels, labels_path
+
+SHIPPED_INDEX_DIR = ASSETS_DIR / "neuron_index"
+USER_INDEX_DIR = ASSETS_DIR.parent / ".cache" / "neuron_index"
+
+
+def default_index_path(model_name: str, data_root: str | Path, directory: Path = USER_INDEX_DIR) -> Path:
+    """``<directory>/<model>.<dataset>-<split>.safetensors``, e.g. ``cifar10_fastnet_b2.cifar10-test.safetensors``."""
+    root = Path(data_root).resolve()
+    return directory / f"{model_name}.{root.parent.name}-{root.name}.safetensors"
+
+
+def find_indexes(model_name: str) -> list[Path]:
+    """Index files for a model: the user's builds first, then the shipped ones."""
+    pattern = f"{model_name}.*.safetensors"
+    return sorted(USER_INDEX_DIR.glob(pattern)) + sorted(SHIPPED_INDEX_DIR.glob(pattern))
+
+
+__all__ = [
+    "HISTOGRAM_EDGES",
+    "SHIPPED_INDEX_DIR",
+    "USER_INDEX_DIR",
+    "ConceptLabels",
+    "LayerStats",
+    "NeuronIndex",
+    "NeuronIndexError",
+    "StaleIndexError",
+    "bcos_layers",
+    "build_index",
+    "dataset_fingerprint",
+    "default_index_path",
+    "find_indexes",
+    "labels_path",
+    "load_index",
+    "merge_indexes",
+    "model_fingerprint",
+    "shard_range",
+]

@@ -1,0 +1,147 @@
+"""The neuron index builder: top-k and statistics equal brute force; shards merge exactly; builds resume."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from bcos_core.datasets import list_image_folder
+from bcos_core.neuron_index import (
+    HISTOGRAM_EDGES,
+    NeuronIndexError,
+    StaleIndexError,
+    bcos_layers,
+    build_index,
+    dataset_fingerprint,
+    load_index,
+    merge_indexes,
+    model_fingerprint,
+    shard_range,
+)
+from bcos_core.neuron_index.__main__ import main as cli
+
+K = 5
+
+
+def _all_activations(model, root, preprocess, layers) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """Every layer's full activation maps for every image (what the builder must not keep), and labels."""
+    _, samples = list_image_folder(root)
+    images = torch.cat([preprocess(Image.open(path)) for path, _ in samples])
+    modules, outputs = dict(model.named_modules()), {}
+    handles = [modules[name].register_forward_hook(lambda m, i, o, name=name: outputs.__setitem__(name, o.detach())) for name in layers]
+    with torch.no_grad():
+        model(images)
+    for handle in handles:
+        handle.remove()
+    return outputs, torch.tensor([label for _, label in samples])
+
+
+def test_top_k_and_statistics_equal_brute_force(small_model, image_folder, preprocess) -> None:
+    layers = bcos_layers(small_model)
+    index = build_index(small_model, "small", image_folder, preprocess, k=K, batch_size=4, num_workers=0, progress=False)
+    outputs, labels = _all_activations(small_model, image_folder, preprocess, layers)
+    assert list(index.layers) == layers and index.complete
+    for name in layers:
+        flat = outputs[name].flatten(2)  # (N, C, H·W)
+        maxima, positions = flat.max(2)
+        stats = index.layers[name]
+        assert stats.map_size == tuple(outputs[name].shape[2:])
+        for channel in range(flat.shape[1]):
+            order = sorted(range(len(maxima)), key=lambda i: (-float(maxima[i, channel]), i))[:K]
+            assert stats.top_images[channel].tolist() == order
+            assert torch.equal(stats.top_values[channel], maxima[order, channel])
+            assert stats.top_positions[channel].tolist() == positions[order, channel].tolist()
+            assert stats.top_labels[channel].tolist() == labels[order].tolist()
+        assert torch.allclose(stats.mean_max, maxima.double().mean(0))
+        assert torch.allclose(stats.std_max, maxima.double().std(0, unbiased=False), atol=1e-9)
+        expected_hist = [np.histogram(np.clip(maxima[:, c].double().numpy(), 0, None), bins=[-np.inf, *HISTOGRAM_EDGES.tolist()[:-1], np.inf])[0] for c in range(flat.shape[1])]
+        assert stats.histogram.tolist() == np.stack(expected_hist).tolist()
+        assert stats.class_histogram(3).sum(1).tolist() == [K] * flat.shape[1]
+
+
+def test_two_shards_merged_equal_one_pass(small_model, image_folder, preprocess, tmp_path) -> None:
+    whole = build_index(small_model, "small", image_folder, preprocess, k=K, batch_size=4, num_workers=0, progress=False)
+    parts = [
+        build_index(small_model, "small", image_folder, preprocess, k=K, shard=(i, 2), batch_size=5, out_path=tmp_path / f"p{i}.safetensors", num_workers=0, progress=False)
+        for i in range(2)
+    ]
+    assert [p.header["image_range"] for p in parts] == [[0, 13], [13, 27]]
+    merged = merge_indexes([load_index(tmp_path / "p1.safetensors"), load_index(tmp_path / "p0.safetensors")])
+    assert merged.header["image_range"] == [0, 27] and merged.complete
+    for name, stats in whole.layers.items():
+        for field, value in stats.tensors(name).items():
+            other = merged.layers[name].tensors(name)[field]
+            if value.dtype == torch.float64:  # sums of the maxima: equal up to the order of float64 additions
+                assert torch.allclose(value, other, rtol=1e-12, atol=0), field
+            else:
+                assert torch.equal(value, other), field
+        assert merged.layers[name].images_seen == 27
+    with pytest.raises(NeuronIndexError, match="shards 0…1"):
+        merge_indexes([parts[0], parts[0]])
+
+
+def test_interrupted_build_resumes_to_the_same_index(small_model, image_folder, preprocess, tmp_path) -> None:
+    out = tmp_path / "index.safetensors"
+    calls = {"n": 0}
+
+    def crash_on_third_batch(module, inputs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+
+    handle = small_model.register_forward_pre_hook(crash_on_third_batch)
+    with pytest.raises(KeyboardInterrupt):
+        build_index(small_model, "small", image_folder, preprocess, k=K, batch_size=4, out_path=out, save_every=1, num_workers=0, progress=False)
+    handle.remove()
+    partial = load_index(out)
+    assert partial.header["next_image"] == 8 and not partial.complete
+    resumed = build_index(small_model, "small", image_folder, preprocess, k=K, batch_size=4, out_path=out, num_workers=0, progress=False)
+    whole = build_index(small_model, "small", image_folder, preprocess, k=K, batch_size=4, num_workers=0, progress=False)
+    for name, stats in whole.layers.items():
+        assert all(torch.allclose(v, resumed.layers[name].tensors(name)[f], rtol=1e-12, atol=0) for f, v in stats.tensors(name).items())
+        assert resumed.layers[name].images_seen == 27
+
+
+def test_stale_index_is_refused(small_model, image_folder, preprocess, tmp_path) -> None:
+    index = build_index(small_model, "small", image_folder, preprocess, k=K, num_workers=0, progress=False)
+    index.check_matches(model_fingerprint(small_model), index.header["dataset"]["fingerprint"])
+    other = type(small_model)(num_classes=3, widths=(8, 8, 16, 16))
+    with pytest.raises(StaleIndexError, match="another model"):
+        index.check_matches(model_fingerprint(other))
+    changed = tmp_path / "test"
+    shutil.copytree(image_folder, changed)
+    Image.new("RGB", (32, 32)).save(changed / "ants" / "999.png")
+    classes, samples = list_image_folder(changed)
+    with pytest.raises(StaleIndexError, match="other images"):
+        index.check_matches(data_fp=dataset_fingerprint(changed, classes, samples))
+
+
+def test_unreadable_files_are_clear_errors(tmp_path) -> None:
+    (tmp_path / "junk.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{}not json at all")
+    with pytest.raises(NeuronIndexError, match="cannot read"):
+        load_index(tmp_path / "junk.safetensors")
+    with pytest.raises(NeuronIndexError, match="cannot read"):
+        load_index(tmp_path / "missing.safetensors")
+
+
+def test_shard_ranges_cover_the_data_without_overlap() -> None:
+    ranges = [shard_range(10, (i, 3)) for i in range(3)]
+    assert ranges == [(0, 3), (3, 6), (6, 10)]
+    with pytest.raises(ValueError, match="shard"):
+        shard_range(10, (3, 3))
+
+
+def test_cli_builds_in_shards_merges_and_reports(image_folder, tmp_path, capsys) -> None:
+    parts = [tmp_path / f"part{i}.safetensors" for i in range(2)]
+    for i, part in enumerate(parts):
+        assert cli(["build", "--data", str(image_folder), "--layers", "stem,block1.conv2", "--k", "4", "--shard", f"{i}/2", "--out", str(part)]) == 0
+    assert cli(["merge", "--out", str(tmp_path / "merged.safetensors"), *map(str, parts)]) == 0
+    assert cli(["info", str(tmp_path / "merged.safetensors")]) == 0
+    info = capsys.readouterr().out.strip().split("\n", 3)[-1]
+    assert '"num_images": 27' in info and '"block1.conv2"' in info
+    assert cli(["build", "--data", str(image_folder), "--layers", "nope", "--out", str(tmp_path / "x.safetensors")]) == 2
+    assert "no layers ['nope']" in capsys.readouterr().err

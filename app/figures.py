@@ -87,3 +87,28 @@ def probability_bars(names: list[str], probabilities: np.ndarray, highlight: int
     fig.update_xaxes(range=[0, 1], title="sigmoid(logit)")
     fig.update_layout(height=40 + 28 * len(names), margin=dict(l=4, r=4, t=4, b=30))
     return fig
+
+
+def class_histogram_figure(names: list[str], counts: np.ndarray, height: int = 260) -> go.Figure:
+    """Classes of a neuron's top-k images."""
+    fig = go.Figure(go.Bar(x=names, y=counts, marker_color="#1f77b4", hovertemplate="%{x}: %{y} images<extra></extra>"))
+    fig.update_layout(height=height, margin=dict(l=4, r=4, t=30, b=4), title=dict(text="classes of the top images", font=dict(size=13)))
+    fig.update_yaxes(title="images")
+    return fig
+
+
+def maxima_histogram_figure(edges: np.ndarray, counts: np.ndarray, top_threshold: float | None = None, height: int = 260) -> go.Figure:
+    """Histogram of a neuron's per-image maximum over the dataset on a log axis; the first bin holds all values
+    ≤ the first edge (including negatives). ``top_threshold`` marks the smallest top-k value."""
+    lows = np.concatenate([[edges[0] / (edges[1] / edges[0])], edges[:-1]])
+    keep = np.flatnonzero(counts)
+    span = slice(max(keep.min() - 1, 0), keep.max() + 2) if keep.size else slice(0, len(counts))
+    x = np.append(lows[span], edges[span][-1])  # a step outline: bin i spans [lows[i], edges[i])
+    y = np.append(counts[span], counts[span][-1])
+    fig = go.Figure(go.Scatter(x=x, y=y, line_shape="hv", fill="tozeroy", line=dict(color="#7f7f7f"), hovertemplate="max from %{x:.3g}: %{y} images<extra></extra>"))
+    if top_threshold is not None and top_threshold > 0:
+        fig.add_vline(x=top_threshold, line=dict(color="#d62728", dash="dash"), annotation_text="top-k", annotation_position="top left")
+    fig.update_xaxes(type="log", title="per-image maximum activation")
+    fig.update_yaxes(title="images")
+    fig.update_layout(height=height, margin=dict(l=4, r=4, t=30, b=4), title=dict(text="maximum activation over the data set", font=dict(size=13)))
+    return fig

@@ -169,11 +169,11 @@ def layer_activations(model: nn.Module, image: Tensor, layer: str, *, keep_graph
 
     With ``keep_graph`` the result stays connected to ``image`` (which must require grad); otherwise it is detached.
     """
-    return _layer_output(model, image[None] if image.dim() == 3 else image, layer, keep_graph)[0]
+    return layer_outputs(model, image[None] if image.dim() == 3 else image, layer, keep_graph=keep_graph)[0]
 
 
-def _layer_output(model: nn.Module, images: Tensor, layer: str, keep_graph: bool) -> Tensor:
-    """(N, …) output of ``layer`` for a batch; the forward pass stops there."""
+def layer_outputs(model: nn.Module, images: Tensor, layer: str, *, keep_graph: bool = False) -> Tensor:
+    """(N, …) output of ``layer`` for a batch of encoded images; the forward pass stops there."""
     modules = dict(model.named_modules())
     if layer not in modules:
         raise KeyError(f"model has no layer {layer!r}")
@@ -219,7 +219,7 @@ def explain_neurons(
     if len(positions) != len(x):
         raise ValueError(f"got {len(positions)} positions for {len(x)} images")
     with explanation_mode(model), torch.enable_grad():
-        activations = _layer_output(model, x, layer, keep_graph=True)
+        activations = layer_outputs(model, x, layer, keep_graph=True)
         if not 0 <= channel < activations.shape[1]:
             raise ValueError(f"layer {layer!r} has {activations.shape[1]} channels; got channel {channel}")
         channel_maps = activations[:, channel]

@@ -26,6 +26,7 @@ class LoadedModel:
     class_names: list[str]
     preprocess: Preprocess
     metadata: ModelMetadata
+    weights_path: Path | None = None  # the file the weights came from
 
 
 def list_shipped_models() -> list[str]:
@@ -55,7 +56,7 @@ def load_model(name_or_path: str | Path = DEFAULT_MODEL) -> LoadedModel:
     metadata = read_metadata(path)
     model = _build(metadata.arch, metadata.arch_kwargs, len(metadata.class_names), str(meta_path))
     load_state_into(model, read_weights(weights_path), str(weights_path))
-    return LoadedModel(weights_path.stem, model.eval(), metadata.class_names, preprocess_for(metadata.dataset, metadata.input_size), metadata)
+    return LoadedModel(weights_path.stem, model.eval(), metadata.class_names, preprocess_for(metadata.dataset, metadata.input_size), metadata, weights_path)
 
 
 def _build(arch: str, kwargs: dict, num_classes: int, source: str) -> BcosClassifier:
@@ -84,7 +85,7 @@ def _load_official(name: str) -> LoadedModel:
         metrics={"top1_reported": checkpoint.top1},
         training={"source": checkpoint.url},
     )
-    return LoadedModel(name, model.eval(), class_names, preprocess_for(spec.dataset, spec.input_size), metadata)
+    return LoadedModel(name, model.eval(), class_names, preprocess_for(spec.dataset, spec.input_size), metadata, path)
 
 
 def random_model(arch: str, seed: int = 0, **kwargs: object) -> BcosClassifier:

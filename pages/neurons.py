@@ -54,6 +54,8 @@ with right:
     top, left_edge, bottom, right_edge = expl.receptive_field
     st.caption(f"receptive field: rows {top}–{bottom - 1}, columns {left_edge}–{right_edge - 1} of the {selection.crop.shape[0]} px input")
 exactness_readout(expl, label="|activation|")
+st.page_link("pages/neuron_gallery.py", label=f"Top images of {layer}[{channel}] in the data set (neuron gallery)", icon="🗂️",
+             query_params={"model": selection.model_name, "image": selection.image_id, "g_layer": layer, "neuron": channel})
 crop = (slice(top, bottom), slice(left_edge, right_edge)) if bottom > top else (slice(None), slice(None))
 limit = symmetric_limit([expl.contributions[crop]])
 cols = st.columns(3)

@@ -1,8 +1,12 @@
-"""Evaluate a model on an ImageFolder test set and print JSON.
+"""Evaluate models on an ImageFolder test set and print JSON: accuracy, or localisation (grid pointing game).
 
     python -m training.evaluate [--model cifar10_fastnet_b2 | path/to/model.safetensors] [--data ../shared/data/cifar10/test]
+    python -m training.evaluate --localisation [--model A --model B …] [--methods all] [--grids 500] [--posthoc-grids 100]
+                                [--out results.json] [--plot results.png]
 
-Prints accuracy, per-class accuracy, the confusion matrix (rows: true, columns: predicted) and throughput.
+Accuracy mode prints accuracy, per-class accuracy, the confusion matrix (rows: true, columns: predicted) and
+throughput. Localisation mode scores the model-inherent B-cos contributions and the post-hoc methods (Captum) in
+the 3×3 grid pointing game of B-cos v2 and saves a box plot.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from bcos_core.attribution import BCOS, POST_HOC
 from bcos_core.checkpoints import CheckpointError
 from bcos_core.metrics import evaluate_classifier
 from bcos_core.zoo import DEFAULT_MODEL, load_model
@@ -23,31 +28,62 @@ from .data import default_data_root, load_image_folder
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default=DEFAULT_MODEL, help="shipped model name or checkpoint path (default: %(default)s)")
+    parser.add_argument("--model", action="append", help=f"shipped model name or checkpoint path (default: {DEFAULT_MODEL}); repeat for several models with --localisation")
     parser.add_argument("--data", default=None, help="ImageFolder test split (default: $BCOS_DATA_DIR/cifar10/test)")
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast (faster on CPUs with AMX)")
     parser.add_argument("--cache-dir", default=".cache/data")
     parser.add_argument("--write-metadata", action="store_true", help="store the measured accuracy in the model file's JSON metadata")
+    localisation = parser.add_argument_group("localisation (grid pointing game)")
+    localisation.add_argument("--localisation", action="store_true", help="run the grid pointing game instead of measuring accuracy")
+    localisation.add_argument("--methods", default="all", help=f"comma-separated methods or 'all' (of: {', '.join([BCOS, *POST_HOC])})")
+    localisation.add_argument("--grids", type=int, default=500, help="3×3 grids for the B-cos contributions (default: %(default)s)")
+    localisation.add_argument("--posthoc-grids", type=int, default=100, help="the first N of those grids for the (slower) post-hoc methods")
+    localisation.add_argument("--smooth", type=int, default=1, help="box smoothing before clamping (CIFAR: 1, ImageNet: 15)")
+    localisation.add_argument("--out", type=Path, help="also write the JSON here")
+    localisation.add_argument("--plot", type=Path, help="save the box plot (PNG) here")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     try:
-        loaded = load_model(args.model)
+        models = [load_model(name) for name in args.model or [DEFAULT_MODEL]]
         data_path = Path(args.data) if args.data else default_data_root() / "cifar10" / "test"
-        data = load_image_folder(data_path, args.cache_dir or None, loaded.metadata.input_size)
+        data = load_image_folder(data_path, args.cache_dir or None, models[0].metadata.input_size)
     except (CheckpointError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if data.classes != loaded.class_names:
-        print(f"error: the data's classes {data.classes} differ from the model's {loaded.class_names}", file=sys.stderr)
+    mismatched = [m.name for m in models if m.class_names != data.classes]
+    if mismatched:
+        print(f"error: the data's classes {data.classes} differ from those of {', '.join(mismatched)}", file=sys.stderr)
         return 2
+    if args.localisation:
+        return _localisation(models, data, args)
+    loaded = models[0]
     report = evaluate_classifier(loaded.model, data.images, data.labels, data.classes, args.batch_size, args.bf16, progress=True)
     report = {"model": loaded.name, "data": str(data_path), **report}
     print(json.dumps(report, indent=2))
     if args.write_metadata:
-        _record_accuracy(args.model, report)
+        _record_accuracy((args.model or [DEFAULT_MODEL])[0], report)
+    return 0
+
+
+def _localisation(models: list, data, args: argparse.Namespace) -> int:
+    from .localisation import box_plot, run
+
+    methods = [BCOS, *POST_HOC] if args.methods == "all" else [m.strip() for m in args.methods.split(",")]
+    unknown = [m for m in methods if m not in (BCOS, *POST_HOC)]
+    if unknown:
+        print(f"error: unknown methods {unknown}; choose from {[BCOS, *POST_HOC]}", file=sys.stderr)
+        return 2
+    results = run(models, data, methods, args.grids, args.posthoc_grids, args.smooth)
+    text = json.dumps(results, indent=1)
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n")
+    if args.plot:
+        box_plot(results, args.plot)
     return 0
 
 

@@ -86,7 +86,7 @@ def build_index(
         raise ValueError(f"shard {shard[0]}/{shard[1]} of {len(samples)} images is empty: use fewer shards")
     header = {
         "model": {"name": model_name, "fingerprint": model_fingerprint(model)},
-        "dataset": {"folder": root.as_posix(), "fingerprint": dataset_fingerprint(root, classes, samples), "num_images": len(samples), "classes": classes},
+        "dataset": {"folder": f"{root.parent.name}/{root.name}", "fingerprint": dataset_fingerprint(root, classes, samples), "num_images": len(samples), "classes": classes},
         "layers": layers,
         "k": k,
         "shard": list(shard),

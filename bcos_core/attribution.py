@@ -1,0 +1,153 @@
+"""Attribution maps for the evaluation: the model-inherent B-cos contributions and post-hoc methods via Captum.
+
+Every method maps (grid (C, H, W), target classes) → (n, H, W) maps summed over input channels, so the pointing
+game and the deletion curve treat them alike. Post-hoc methods see the model in its normal mode (not explanation
+mode): that is what they would explain on any network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor, nn
+
+from .explain import explain_classes
+from .localisation import AttributionFn
+
+BCOS = "B-cos contributions"
+GRAD_CAM = "Grad-CAM"
+DEEPLIFT = "DeepLIFT"
+OCCLUSION_WINDOW = 8  # occlusion patch (pixels) and stride: 16 patches per 32 × 32 tile
+
+
+def _bcos(model: nn.Module) -> AttributionFn:
+    def attribute(image: Tensor, classes: list[int]) -> Tensor:
+        return torch.stack([e.contributions for e in explain_classes(model, image, classes)])
+
+    return attribute
+
+
+def _captum(model: nn.Module, make: Callable[[nn.Module], Callable[..., Tensor]]) -> AttributionFn:
+    """A Captum method applied to n copies of the image, one target class each (one batched call)."""
+    method = make(model)
+
+    def attribute(image: Tensor, classes: list[int]) -> Tensor:
+        batch = image[None].expand(len(classes), *image.shape).clone().requires_grad_(True)
+        was_training = model.training
+        model.eval()
+        try:
+            maps = method(batch, torch.tensor(classes))
+        finally:
+            model.train(was_training)
+        return maps.detach().sum(1)
+
+    return attribute
+
+
+def _saliency(model: nn.Module):
+    from captum.attr import Saliency
+
+    method = Saliency(model)
+    return lambda x, target: method.attribute(x, target=target, abs=False)
+
+
+def _input_x_gradient(model: nn.Module):
+    from captum.attr import InputXGradient
+
+    return InputXGradient(model).attribute
+
+
+def _integrated_gradients(model: nn.Module, steps: int = 20):
+    from captum.attr import IntegratedGradients
+
+    method = IntegratedGradients(model)
+    return lambda x, target: method.attribute(x, target=target, n_steps=steps, method="riemann_trapezoid", internal_batch_size=len(x) * 5)
+
+
+def _grad_cam(model: nn.Module):
+    """Grad-CAM on the features entering the classifier, upsampled (bilinear) to the input size."""
+    from captum.attr import LayerAttribution, LayerGradCam
+
+    method = LayerGradCam(model, model.classifier)
+
+    def attribute(x: Tensor, target: Tensor) -> Tensor:
+        cam = method.attribute(x, target=target, attribute_to_layer_input=True, relu_attributions=True)
+        return LayerAttribution.interpolate(cam, tuple(x.shape[-2:]), interpolate_mode="bilinear")
+
+    return attribute
+
+
+def _deeplift(model: nn.Module):
+    from captum.attr import DeepLift
+
+    return DeepLift(model).attribute
+
+
+def _occlusion(model: nn.Module):
+    """Occlusion with black 8 × 8 patches; Captum's aggregate mode gets every target class from each perturbed pass."""
+    from captum.attr import Occlusion
+
+    def attribute(x: Tensor, target: Tensor) -> Tensor:
+        classes = target.tolist()
+        method = Occlusion(lambda batch: model(batch)[0, classes])  # one image in, one score per target class out
+        shape = (x.shape[1], OCCLUSION_WINDOW, OCCLUSION_WINDOW)
+        return method.attribute(x[:1], sliding_window_shapes=shape, strides=shape, baselines=0.0)
+
+    return attribute
+
+
+POST_HOC: dict[str, Callable[[nn.Module], Callable[..., Tensor]]] = {
+    "Gradient": _saliency,
+    "Input×Gradient": _input_x_gradient,
+    "Integrated Gradients": _integrated_gradients,
+    GRAD_CAM: _grad_cam,
+    DEEPLIFT: _deeplift,
+    "Occlusion": _occlusion,
+}
+
+
+def is_bcos(model: nn.Module) -> bool:
+    """True for B-cos networks (they have exact contributions); False for conventional baselines."""
+    from .layers import BcosConv2d, BcosLinear
+
+    return any(isinstance(m, (BcosConv2d, BcosLinear)) for m in model.modules())
+
+
+def available_methods(model: nn.Module) -> list[str]:
+    """Methods that apply: B-cos contributions for B-cos models; DeepLIFT only for ReLU networks (its rules
+    cover ReLU-type units, not the B-cos transform)."""
+    if is_bcos(model):
+        return [BCOS] + [m for m in POST_HOC if m != DEEPLIFT]
+    return list(POST_HOC)
+
+
+def attribution_method(name: str, model: nn.Module) -> AttributionFn:
+    """The attribution function of a method by name (see :func:`available_methods`)."""
+    if name not in available_methods(model):
+        raise ValueError(f"method {name!r} does not apply to this model; choose from {available_methods(model)}")
+    return _bcos(model) if name == BCOS else _captum(model, POST_HOC[name])
+
+
+def deletion_curve(model: nn.Module, image: Tensor, target: int, attribution: Tensor, steps: int = 20, fill: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """Logit of ``target`` as pixels are removed in order of decreasing attribution (paper-style deletion metric).
+
+    ``image`` is one encoded (C, H, W) image, ``attribution`` its (H, W) map; removed pixels are set to ``fill``
+    (default: black, i.e. encoded [0, 0, 0, 1, 1, 1]). Returns (fractions removed, logits), steps + 1 points.
+    """
+    channels, height, width = image.shape
+    fill = fill if fill is not None else torch.cat([torch.zeros(channels // 2), torch.ones(channels - channels // 2)])
+    order = attribution.flatten().argsort(descending=True, stable=True)
+    fractions = torch.linspace(0, 1, steps + 1)
+    batch = image[None].repeat(steps + 1, 1, 1, 1)
+    for row, fraction in enumerate(fractions):
+        removed = order[: int(round(float(fraction) * height * width))]
+        flat = batch[row].view(channels, -1)
+        flat[:, removed] = fill[:, None]
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        logits = model(batch)[:, target]
+    model.train(was_training)
+    return fractions, logits
+

@@ -1,0 +1,97 @@
+"""The grid pointing game (B-cos v2 procedure): how much of a map's positive mass falls on the right tile.
+
+1. Keep correctly classified images, per class sorted by logit (descending); a class is eligible while its next
+   unused image is confidently classified (sigmoid(logit) > threshold).
+2. With NumPy seed 42, repeatedly draw n distinct eligible classes and take each one's next most confident image;
+   the n images form a √n × √n grid (tile k = i·√n + j sits in column i, row j).
+3. For each tile's class, take the attribution map of the grid summed over channels, smooth it (box filter),
+   *then* clamp at 0, and score = positive mass inside that tile / total positive mass (0 when there is none).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+# (grid of shape (C, H, W), the n tile classes) → (n, H, W) maps, one per tile class
+AttributionFn = Callable[[Tensor, list[int]], Tensor]
+
+
+@dataclass(frozen=True)
+class Grid:
+    """One pointing-game grid: the images (indices into the evaluated set) and their classes, in tile order."""
+
+    images: tuple[int, ...]
+    classes: tuple[int, ...]
+
+
+def confident_images(logits: Tensor, labels: Tensor, threshold: float = 0.5) -> dict[int, list[int]]:
+    """Per class, its correctly classified images with sigmoid(logit) > threshold, most confident first."""
+    predicted = logits.argmax(1)
+    own = logits[torch.arange(len(labels)), labels]
+    per_class: dict[int, list[int]] = {}
+    for c in range(logits.shape[1]):
+        keep = ((labels == c) & (predicted == c) & (torch.sigmoid(own) > threshold)).nonzero().flatten()
+        order = own[keep].argsort(descending=True, stable=True)
+        per_class[c] = keep[order].tolist()
+    return per_class
+
+
+def sample_grids(per_class: dict[int, list[int]], num_grids: int, tiles: int = 9, seed: int = 42) -> list[Grid]:
+    """Up to ``num_grids`` grids of ``tiles`` distinct classes, each image used once (stops when fewer than
+    ``tiles`` classes have images left)."""
+    if math.isqrt(tiles) ** 2 != tiles:
+        raise ValueError(f"a grid needs a square number of tiles, got {tiles}")
+    rng = np.random.RandomState(seed)
+    next_image = {c: 0 for c in per_class}
+    grids = []
+    while len(grids) < num_grids:
+        eligible = sorted(c for c, images in per_class.items() if next_image[c] < len(images))
+        if len(eligible) < tiles:
+            break
+        classes = [int(c) for c in rng.choice(eligible, tiles, replace=False)]
+        images = []
+        for c in classes:
+            images.append(per_class[c][next_image[c]])
+            next_image[c] += 1
+        grids.append(Grid(tuple(images), tuple(classes)))
+    return grids
+
+
+def compose_grid(images: Tensor) -> Tensor:
+    """(n, C, h, w) tiles → (C, √n·h, √n·w) grid; tile k = i·√n + j goes to column i, row j."""
+    side = math.isqrt(len(images))
+    n, channels, h, w = images.shape
+    # (i, j, C, h, w) → (C, j·h, i·w): rows are j, columns are i
+    return images.view(side, side, channels, h, w).permute(2, 1, 3, 0, 4).reshape(channels, side * h, side * w)
+
+
+def tile_scores(maps: Tensor, tiles: int, smooth: int = 1) -> Tensor:
+    """Pointing-game score of each tile: (n, H, W) maps, map k for tile k's class → (n,) scores in [0, 1]."""
+    side = math.isqrt(tiles)
+    maps = maps.double()[:, None]
+    if smooth > 1:
+        maps = F.avg_pool2d(maps, smooth, stride=1, padding=(smooth - 1) // 2, count_include_pad=True)
+    maps = maps.clamp(min=0)
+    tile_h, tile_w = maps.shape[-2] // side, maps.shape[-1] // side
+    cells = F.avg_pool2d(maps, (tile_h, tile_w), stride=(tile_h, tile_w))[:, 0]  # (n, rows j, columns i)
+    cell_mass = cells.transpose(1, 2).reshape(len(maps), -1)  # flattened as i·√n + j, the tile order
+    total = cell_mass.sum(1)
+    own = cell_mass[torch.arange(len(maps)), torch.arange(len(maps))]
+    return torch.where(total > 0, own / total.clamp(min=1e-300), torch.zeros_like(total)).float()
+
+
+def play(grids: list[Grid], images: Tensor, attribute: AttributionFn, smooth: int = 1, progress: Callable | None = None) -> Tensor:
+    """Scores (len(grids), n) of one attribution method; ``images`` are the encoded (N, C, h, w) images the grids index."""
+    scores = []
+    for grid in progress(grids) if progress else grids:
+        composed = compose_grid(images[list(grid.images)])
+        maps = attribute(composed, list(grid.classes))
+        scores.append(tile_scores(maps, len(grid.images), smooth))
+    return torch.stack(scores) if scores else torch.empty(0, 0)

@@ -10,6 +10,7 @@ PAGES = [
     st.Page("pages/neurons.py", title="Neuron explorer", icon="🧠", url_path="neurons"),
     st.Page("pages/neuron_gallery.py", title="Neuron gallery", icon="🗂️", url_path="gallery"),
     st.Page("pages/b_family.py", title="B family", icon="🎚️", url_path="b_family"),
+    st.Page("pages/evaluation.py", title="Evaluation", icon="🎯", url_path="evaluation"),
     st.Page("pages/toy.py", title="The B dial (toy)", icon="🧭", url_path="toy"),
 ]
 

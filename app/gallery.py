@@ -15,8 +15,10 @@ import torch
 from PIL import Image
 
 import bcos_core
-from bcos_core.datasets import default_data_root, list_image_folder
-from bcos_core.neuron_index import ConceptLabels, NeuronIndex, NeuronIndexError, dataset_fingerprint, find_indexes, labels_path, load_index, model_fingerprint
+from bcos_core.datasets import dataset_fingerprint, default_data_root, list_image_folder
+from bcos_core.explain import layer_outputs
+from bcos_core.neuron_index import ConceptLabels, NeuronIndex, NeuronIndexError, find_indexes, labels_path, load_index, model_fingerprint
+from bcos_core.preprocessing import encode_images
 from bcos_core.render import diverging_rgb, explanation_to_rgba, rgba_over_background, symmetric_limit
 
 from .compute import get_model
@@ -142,9 +144,9 @@ def neuron_tiles(model_name: str, layer: str, channel: int, count: int, smooth: 
     stats = gallery.index.layers[layer]
     numbers = [int(i) for i in stats.top_images[channel, :count] if i >= 0]
     crops = [dataset_crop(model_name, i) for i in numbers]
-    images = bcos_core.preprocessing.encode_images(torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2))
+    images = encode_images(torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2))
     explanations = bcos_core.explain_neurons(loaded.model, images, layer, channel, [stats.position(channel, slot) for slot in range(len(numbers))])
-    maps = bcos_core.explain.layer_outputs(loaded.model, images, layer)[:, channel].double().numpy()
+    maps = layer_outputs(loaded.model, images, layer)[:, channel].double().numpy()
     stride = images.shape[-1] / maps.shape[-1]
     seconds = [_second_peak(m, e.position, e.receptive_field, stride) for m, e in zip(maps, explanations)]
     wanted = [i for i, s in enumerate(seconds) if s is not None]

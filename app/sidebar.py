@@ -40,6 +40,9 @@ def model_picker() -> tuple[str, bcos_core.LoadedModel] | None:
     if "model_choice" not in st.session_state:
         st.session_state["model_choice"] = current if current in choices else CUSTOM
         st.session_state["model_path"] = "" if current in choices else current
+    else:  # keep the choice when the user moves to another page (see init_widget)
+        st.session_state["model_choice"] = st.session_state["model_choice"]
+        st.session_state["model_path"] = st.session_state.get("model_path", "")
     if not is_hidden("model"):
         st.sidebar.selectbox("Model", choices, key="model_choice", help="Shipped models, official B-cos v2 ImageNet models (downloaded on first use), or any checkpoint file of ours")
         if st.session_state["model_choice"] == CUSTOM:

@@ -55,7 +55,8 @@ def _saliency(model: nn.Module):
 def _input_x_gradient(model: nn.Module):
     from captum.attr import InputXGradient
 
-    return InputXGradient(model).attribute
+    method = InputXGradient(model)
+    return lambda x, target: method.attribute(x, target=target)
 
 
 def _integrated_gradients(model: nn.Module, steps: int = 20):
@@ -81,7 +82,8 @@ def _grad_cam(model: nn.Module):
 def _deeplift(model: nn.Module):
     from captum.attr import DeepLift
 
-    return DeepLift(model).attribute
+    method = DeepLift(model)
+    return lambda x, target: method.attribute(x, target=target)
 
 
 def _occlusion(model: nn.Module):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -30,3 +31,17 @@ def list_image_folder(root: str | Path) -> tuple[list[str], list[tuple[Path, int
         if path.suffix.lower() in IMAGE_SUFFIXES
     ]
     return classes, samples
+
+
+def dataset_fingerprint(root: Path, classes: list[str], samples: list[tuple[Path, int]]) -> str:
+    """SHA-256 of the class names and every image's relative path, label and byte size (cheap: no decoding)."""
+    digest = hashlib.sha256("\n".join(classes).encode())
+    for path, label in samples:
+        digest.update(f"\n{path.relative_to(root).as_posix()}:{label}:{os.path.getsize(path)}".encode())
+    return digest.hexdigest()[:32]
+
+
+def folder_fingerprint(root: str | Path) -> str:
+    """:func:`dataset_fingerprint` of an ImageFolder tree (FileNotFoundError when it is absent)."""
+    classes, samples = list_image_folder(root)
+    return dataset_fingerprint(Path(root), classes, samples)

@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: the data's classes {data.classes} differ from those of {', '.join(mismatched)}", file=sys.stderr)
         return 2
     if args.localisation:
-        return _localisation(models, data, args)
+        return _localisation(models, data, data_path, args)
     loaded = models[0]
     report = evaluate_classifier(loaded.model, data.images, data.labels, data.classes, args.batch_size, args.bf16, progress=True)
     report = {"model": loaded.name, "data": str(data_path), **report}
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _localisation(models: list, data, args: argparse.Namespace) -> int:
+def _localisation(models: list, data, data_path: Path, args: argparse.Namespace) -> int:
     from .localisation import box_plot, run
 
     methods = [BCOS, *POST_HOC] if args.methods == "all" else [m.strip() for m in args.methods.split(",")]
@@ -76,7 +76,7 @@ def _localisation(models: list, data, args: argparse.Namespace) -> int:
     if unknown:
         print(f"error: unknown methods {unknown}; choose from {[BCOS, *POST_HOC]}", file=sys.stderr)
         return 2
-    results = run(models, data, methods, args.grids, args.posthoc_grids, args.smooth)
+    results = run(models, data, data_path, methods, args.grids, args.posthoc_grids, args.smooth)
     text = json.dumps(results, indent=1)
     print(text)
     if args.out:

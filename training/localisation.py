@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from bcos_core import LoadedModel
 from bcos_core.attribution import BCOS, attribution_method, available_methods
+from bcos_core.datasets import folder_fingerprint
 from bcos_core.localisation import confident_images, play, sample_grids
 from bcos_core.metrics import predict_logits
 from bcos_core.preprocessing import encode_images
@@ -41,6 +42,9 @@ def checkpoint_digest(loaded: LoadedModel) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path is not None and path.exists() else "unknown"
 
 
+PREVIEW_GRIDS = 50  # grids stored with the results so that the app can show the same grids without classifying the data
+
+
 def localise_model(loaded: LoadedModel, data: InMemoryDataset, methods: list[str], grids: int, posthoc_grids: int, smooth: int = 1, seed: int = 42, batch_size: int = 500) -> dict:
     """Pointing-game scores of ``methods`` on one model: B-cos contributions on ``grids`` grids, post-hoc methods
     on the first ``posthoc_grids`` of them (they cost 10–100× more)."""
@@ -51,7 +55,8 @@ def localise_model(loaded: LoadedModel, data: InMemoryDataset, methods: list[str
     images = encode_images(data.images)
     accuracy = float((logits.argmax(1) == data.labels).float().mean())
     result = {"arch": loaded.metadata.arch, "b": loaded.metadata.arch_kwargs.get("b"), "test_accuracy": round(accuracy, 4),
-              "eligible_images": sum(len(v) for v in per_class.values()), "grids": len(chosen), "methods": {}}
+              "eligible_images": sum(len(v) for v in per_class.values()), "grids": len(chosen), "methods": {},
+              "first_grids": [{"images": list(g.images), "classes": list(g.classes)} for g in chosen[:PREVIEW_GRIDS]]}
     for method in methods:
         if method not in available_methods(model):
             continue
@@ -92,12 +97,12 @@ def box_plot(results: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def run(models: list[LoadedModel], data: InMemoryDataset, methods: list[str], grids: int, posthoc_grids: int, smooth: int) -> dict:
+def run(models: list[LoadedModel], data: InMemoryDataset, data_root: Path, methods: list[str], grids: int, posthoc_grids: int, smooth: int) -> dict:
     """Results of every model, with what was measured on what (kept with the numbers)."""
     torch.manual_seed(0)
     results = {"procedure": "grid pointing game (B-cos v2): 3×3 grids of distinct classes from correctly classified images with sigmoid(logit) > 0.5, "
                "NumPy seed 42, attribution summed over channels, box smoothing then clamping at 0, score = positive mass in the tile / total",
-               "data": DATA_NOTE, "grids": grids, "posthoc_grids": posthoc_grids, "smooth": smooth, "seed": 42, "models": {}}
+               "data": DATA_NOTE, "data_fingerprint": folder_fingerprint(data_root), "grids": grids, "posthoc_grids": posthoc_grids, "smooth": smooth, "seed": 42, "models": {}}
     for loaded in models:
         entry = localise_model(loaded, data, methods, grids, posthoc_grids, smooth)
         entry["checkpoint"] = {"name": loaded.name, "sha256_16": checkpoint_digest(loaded)}

@@ -20,7 +20,7 @@ def _conv_bn_relu(in_channels: int, out_channels: int, pool: bool = False) -> li
     layers: list[nn.Module] = [nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False)]
     if pool:
         layers.append(nn.AvgPool2d(2))
-    return layers + [nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True)]
+    return layers + [nn.BatchNorm2d(out_channels), nn.ReLU()]  # not in place: Captum's DeepLIFT hooks need the input
 
 
 class ConventionalFastNet(BcosClassifier):

@@ -12,7 +12,7 @@ from pathlib import Path
 from ..zoo import ASSETS_DIR
 from ._build import bcos_layers, build_index, shard_range
 from ._stats import HISTOGRAM_EDGES, LayerStats
-from ._store import NeuronIndex, NeuronIndexError, StaleIndexError, dataset_fingerprint, load_index, merge_indexes, model_fingerprint
+from ._store import NeuronIndex, NeuronIndexError, StaleIndexError, load_index, merge_indexes, model_fingerprint
 from .labels import ConceptLabels, labels_path
 
 SHIPPED_INDEX_DIR = ASSETS_DIR / "neuron_index"
@@ -42,7 +42,6 @@ __all__ = [
     "StaleIndexError",
     "bcos_layers",
     "build_index",
-    "dataset_fingerprint",
     "default_index_path",
     "find_indexes",
     "labels_path",

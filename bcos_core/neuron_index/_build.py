@@ -11,11 +11,11 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
-from ..datasets import list_image_folder
+from ..datasets import dataset_fingerprint, list_image_folder
 from ..layers import BcosConv2d, BcosLinear
 from ..preprocessing import Preprocess
 from ._stats import LayerStats
-from ._store import NeuronIndex, NeuronIndexError, dataset_fingerprint, load_index, model_fingerprint
+from ._store import NeuronIndex, NeuronIndexError, load_index, model_fingerprint
 
 
 def bcos_layers(model: nn.Module) -> list[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,14 +33,6 @@ def model_fingerprint(model: nn.Module) -> str:
     for name, tensor in sorted(model.state_dict().items()):
         digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
         digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()[:32]
-
-
-def dataset_fingerprint(root: Path, classes: list[str], samples: list[tuple[Path, int]]) -> str:
-    """SHA-256 of the class names and every image's relative path, label and byte size (cheap: no decoding)."""
-    digest = hashlib.sha256("\n".join(classes).encode())
-    for path, label in samples:
-        digest.update(f"\n{path.relative_to(root).as_posix()}:{label}:{os.path.getsize(path)}".encode())
     return digest.hexdigest()[:32]
 
 

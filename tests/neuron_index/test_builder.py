@@ -9,14 +9,13 @@ import pytest
 import torch
 from PIL import Image
 
-from bcos_core.datasets import list_image_folder
+from bcos_core.datasets import dataset_fingerprint, list_image_folder
 from bcos_core.neuron_index import (
     HISTOGRAM_EDGES,
     NeuronIndexError,
     StaleIndexError,
     bcos_layers,
     build_index,
-    dataset_fingerprint,
     load_index,
     merge_indexes,
     model_fingerprint,

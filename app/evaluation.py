@@ -1,0 +1,137 @@
+"""The evaluation page's data and figures: stored pointing-game results, one live grid, and a deletion curve."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+import torch
+from PIL import Image
+from plotly.subplots import make_subplots
+
+from bcos_core.attribution import BCOS, attribution_method, deletion_curve
+from bcos_core.datasets import folder_fingerprint
+from bcos_core.localisation import Grid, compose_grid, confident_images, sample_grids, tile_scores
+from bcos_core.preprocessing import encode_images
+from bcos_core.zoo import ASSETS_DIR
+
+from .compute import get_model
+from .images import data_split_root, dataset_index, load_image
+
+RESULTS_PATH = ASSETS_DIR / "evaluation" / "localisation.json"
+METHOD_COLORS = {BCOS: "#d62728", "Gradient": "#7f7f7f", "Input×Gradient": "#8c564b", "Integrated Gradients": "#9467bd",
+                 "Grad-CAM": "#1f77b4", "DeepLIFT": "#17becf", "Occlusion": "#2ca02c"}
+
+
+@st.cache_data(show_spinner=False)
+def stored_results(path: Path = RESULTS_PATH) -> dict | None:
+    """The shipped results of ``python -m training.evaluate --localisation`` (None when absent)."""
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _box(entry: dict, name: str, color: str, x: str | None = None) -> go.Box:
+    """A box from a stored five-number summary (the raw scores are not shipped)."""
+    return go.Box(
+        name=name, x=[x] if x else None, q1=[entry["q1"]], median=[entry["median"]], q3=[entry["q3"]], lowerfence=[entry["lower_whisker"]],
+        upperfence=[entry["upper_whisker"]], mean=[entry["mean"]], marker_color=color, boxpoints=False,
+        hovertemplate=f"{name}<br>mean {entry['mean']:.3f} · median {entry['median']:.3f}<br>{entry['n']:,} tiles from {entry['grids']} grids<extra></extra>",
+    )
+
+
+def _reference_lines(fig: go.Figure, **where: int) -> None:
+    fig.add_hline(y=1.0, line=dict(color="green", dash="dot"), annotation_text="oracle", annotation_position="top left", **where)
+    fig.add_hline(y=1 / 9, line=dict(color="gray", dash="dash"), annotation_text="uniform 1/9", annotation_position="bottom left", **where)
+
+
+def methods_figure(results: dict, model_names: list[str], titles: list[str]) -> go.Figure:
+    """Box plots of every method's scores, one panel per model, with the oracle and uniform lines."""
+    fig = make_subplots(rows=1, cols=len(model_names), shared_yaxes=True, subplot_titles=titles)
+    for column, name in enumerate(model_names, 1):
+        for method, entry in results["models"][name]["methods"].items():
+            fig.add_trace(_box(entry, method, METHOD_COLORS.get(method, "#333")), row=1, col=column)
+        _reference_lines(fig, row=1, col=column)
+    fig.update_yaxes(range=[0, 1.05], title_text="localisation score", row=1, col=1)
+    fig.update_layout(height=420, showlegend=False, margin=dict(l=4, r=4, t=40, b=4))
+    return fig
+
+
+def b_family_figure(results: dict, family: list[str]) -> go.Figure:
+    """Paper Fig. 5: localisation of the B-cos contributions (boxes) and test accuracy (crosses) per B."""
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    labels = [f"B = {results['models'][n]['b']:g}" for n in family]
+    for name, label in zip(family, labels):
+        fig.add_trace(_box(results["models"][name]["methods"][BCOS], label, METHOD_COLORS[BCOS], x=label), secondary_y=False)
+    accuracy = [100 * results["models"][n]["test_accuracy"] for n in family]
+    fig.add_trace(go.Scatter(x=labels, y=accuracy, mode="markers+lines", marker=dict(symbol="x", size=12, color="black"), name="test accuracy",
+                             hovertemplate="%{x}: %{y:.1f} %<extra></extra>"), secondary_y=True)
+    _reference_lines(fig)
+    fig.update_yaxes(title_text="localisation score", range=[0, 1.05], secondary_y=False)
+    fig.update_yaxes(title_text="test accuracy (%)", secondary_y=True, showgrid=False)
+    fig.update_layout(height=380, showlegend=False, margin=dict(l=4, r=4, t=10, b=4))
+    return fig
+
+
+@st.cache_data(show_spinner="Classifying the test set to choose grids…", max_entries=4)
+def live_grids(model_name: str, count: int = 50) -> list[Grid]:
+    """The first ``count`` pointing-game grids of this model on the configured test set (same procedure as the CLI):
+    taken from the stored results when they were computed on this very data, otherwise by classifying the data."""
+    from bcos_core.metrics import predict_logits
+
+    stored = stored_results()
+    if stored and model_name in stored["models"] and stored["data_fingerprint"] == folder_fingerprint(data_split_root("test")):
+        return [Grid(tuple(g["images"]), tuple(g["classes"])) for g in stored["models"][model_name]["first_grids"][:count]]
+    _, samples = dataset_index("test")
+    crops = np.stack([_tile(model_name, path) for path, _ in samples])
+    logits = predict_logits(get_model(model_name).model, torch.from_numpy(crops).permute(0, 3, 1, 2).contiguous())
+    labels = torch.tensor([label for _, label in samples])
+    return sample_grids(confident_images(logits, labels), count)
+
+
+def _tile(model_name: str, path: str) -> np.ndarray:
+    return get_model(model_name).preprocess.to_array(Image.fromarray(load_image(f"data:{path}")))
+
+
+def grid_pixels(model_name: str, grid: Grid) -> np.ndarray:
+    """(3·32, 3·32, 3) uint8 grid image in tile order (tile k = i·3 + j in column i, row j)."""
+    _, samples = dataset_index("test")
+    tiles = torch.from_numpy(np.stack([_tile(model_name, samples[i][0]) for i in grid.images])).permute(0, 3, 1, 2)
+    return compose_grid(tiles.contiguous()).permute(1, 2, 0).numpy()
+
+
+@st.cache_data(show_spinner="Computing the maps…", max_entries=64)
+def live_maps(model_name: str, grid: Grid, method: str) -> tuple[np.ndarray, np.ndarray]:
+    """(9, H, W) maps of one method for the grid's nine classes and the nine pointing-game scores."""
+    pixels = torch.from_numpy(grid_pixels(model_name, grid)).permute(2, 0, 1)[None]
+    maps = attribution_method(method, get_model(model_name).model)(encode_images(pixels)[0], list(grid.classes))
+    return maps.numpy(), tile_scores(maps, 9).numpy()
+
+
+@st.cache_data(show_spinner="Removing pixels…", max_entries=64)
+def deletion_curves(model_name: str, crop: np.ndarray, target: int, methods: tuple[str, ...], steps: int = 20) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Logit vs fraction of pixels removed (most important first) for each method, and for a random order."""
+    model = get_model(model_name).model
+    image = encode_images(torch.from_numpy(crop).permute(2, 0, 1)[None])[0]
+    curves = {}
+    for method in methods:
+        attribution = attribution_method(method, model)(image, [target])[0]
+        fractions, logits = deletion_curve(model, image, target, attribution, steps)
+        curves[method] = (fractions.numpy(), logits.numpy())
+    random_order = torch.rand(image.shape[1:], generator=torch.Generator().manual_seed(0))
+    fractions, logits = deletion_curve(model, image, target, random_order, steps)
+    curves["random order"] = (fractions.numpy(), logits.numpy())
+    return curves
+
+
+def deletion_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]], class_name: str) -> go.Figure:
+    fig = go.Figure()
+    for method, (fractions, logits) in curves.items():
+        area = float(np.trapezoid(logits, fractions))
+        fig.add_trace(go.Scatter(x=100 * fractions, y=logits, mode="lines+markers", name=f"{method} (area {area:.2f})",
+                                 line=dict(color=METHOD_COLORS.get(method, "#bbbbbb"), dash="dot" if method == "random order" else None)))
+    fig.update_xaxes(title="pixels removed (%)")
+    fig.update_yaxes(title=f"logit of {class_name}")
+    fig.update_layout(height=360, margin=dict(l=4, r=4, t=10, b=4), legend=dict(orientation="h", y=-0.25))
+    return fig

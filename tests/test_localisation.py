@@ -1,0 +1,163 @@
+"""Grid pointing game: grid layout, scoring (smoothing before clamping), grid sampling, and the attribution methods."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import bcos_core
+from bcos_core.attribution import BCOS, DEEPLIFT, attribution_method, available_methods, deletion_curve
+from bcos_core.localisation import Grid, compose_grid, confident_images, play, sample_grids, tile_scores
+from bcos_core.zoo import random_model
+
+
+def test_tile_k_sits_in_column_i_row_j() -> None:
+    tiles = torch.arange(9.0)[:, None, None, None].expand(9, 2, 4, 4).contiguous()
+    grid = compose_grid(tiles)
+    assert grid.shape == (2, 12, 12)
+    for k in range(9):
+        i, j = divmod(k, 3)
+        assert torch.all(grid[:, 4 * j : 4 * j + 4, 4 * i : 4 * i + 4] == k)
+
+
+def _brute_force_scores(maps: np.ndarray, smooth: int) -> np.ndarray:
+    """Loops: zero-padded box mean, then clamp, then the mass of each tile (k = i·3 + j: column i, row j)."""
+    n, height, width = maps.shape
+    half = (smooth - 1) // 2
+    scores = []
+    for k, m in enumerate(maps):
+        padded = np.pad(m, half)
+        smoothed = np.array([[padded[y : y + smooth, x : x + smooth].sum() / smooth**2 for x in range(width)] for y in range(height)])
+        positive = np.clip(smoothed, 0, None)
+        i, j = divmod(k, 3)
+        th, tw = height // 3, width // 3
+        own = positive[j * th : (j + 1) * th, i * tw : (i + 1) * tw].sum()
+        scores.append(own / positive.sum() if positive.sum() > 0 else 0.0)
+    return np.array(scores)
+
+
+@pytest.mark.parametrize("smooth", [1, 3, 5])
+def test_scores_equal_a_brute_force_computation(smooth: int) -> None:
+    maps = torch.randn(9, 12, 12) + 0.3
+    expected = _brute_force_scores(maps.double().numpy(), smooth)
+    assert np.allclose(tile_scores(maps, 9, smooth).numpy(), expected, atol=1e-6)
+
+
+def test_scores_perfect_uniform_and_empty_maps() -> None:
+    perfect = torch.zeros(9, 9, 9)
+    for k in range(9):
+        i, j = divmod(k, 3)
+        perfect[k, 3 * j : 3 * j + 3, 3 * i : 3 * i + 3] = 1.0
+    assert torch.allclose(tile_scores(perfect, 9), torch.ones(9))
+    assert torch.allclose(tile_scores(torch.ones(9, 9, 9), 9), torch.full((9,), 1 / 9))
+    assert torch.equal(tile_scores(-torch.ones(9, 9, 9), 9), torch.zeros(9))
+
+
+def test_smoothing_happens_before_clamping() -> None:
+    maps = torch.zeros(9, 9, 9)
+    maps[:, 0, 0], maps[:, 0, 1] = 1.0, -1.0  # tile 0: a positive pixel next to a negative one
+    maps[:, 8, 8] = 0.5  # tile 8
+    smoothed_first = tile_scores(maps, 9, smooth=3)
+    # clamping first would keep tile 0's +1 whole (score 1/1.5); smoothing first lets the −1 cancel part of it
+    assert float(smoothed_first[0]) < 1 / 1.5 - 0.1
+
+
+def _logits(rows: list[tuple[int, float]], num_classes: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
+    """(logits, labels): each row (label, own logit); other classes get −5."""
+    logits = torch.full((len(rows), num_classes), -5.0)
+    labels = torch.tensor([label for label, _ in rows])
+    for r, (label, value) in enumerate(rows):
+        logits[r, label] = value
+    return logits, labels
+
+
+def test_only_correct_confident_images_most_confident_first() -> None:
+    logits, labels = _logits([(0, 2.0), (0, 3.0), (0, -0.5), (1, 1.0)])
+    logits[3, 2] = 4.0  # image 3 is misclassified as class 2
+    per_class = confident_images(logits, labels)
+    assert per_class[0] == [1, 0] and per_class[1] == []
+
+
+def test_grids_use_distinct_classes_each_image_once_and_are_seeded() -> None:
+    rows = [(c, 1.0 + r) for c in range(10) for r in range(6)]
+    per_class = confident_images(*_logits(rows))
+    grids = sample_grids(per_class, 100)
+    assert len(grids) == 6  # 60 images of 10 classes: 6 grids of 9, then fewer than 9 classes are left
+    used = [i for g in grids for i in g.images]
+    assert len(used) == len(set(used))
+    for grid in grids:
+        assert len(set(grid.classes)) == 9 and all(int(rows[i][0]) == c for i, c in zip(grid.images, grid.classes))
+    assert grids == sample_grids(per_class, 100) and grids != sample_grids(per_class, 100, seed=0)
+    with pytest.raises(ValueError, match="square"):
+        sample_grids(per_class, 1, tiles=8)
+
+
+@pytest.fixture(scope="module")
+def bcos_model():
+    return random_model("bcos_fastnet_cifar10", seed=1, widths=(8, 8, 16, 16))
+
+
+def _conventional():
+    torch.manual_seed(2)
+    return bcos_core.build_model("conventional_fastnet_cifar10", widths=(8, 8, 16, 16)).eval()
+
+
+def _grid() -> torch.Tensor:
+    x = torch.rand(3, 48, 48)
+    return torch.cat([x, 1 - x])
+
+
+def test_methods_that_apply() -> None:
+    bcos, relu = available_methods(random_model("bcos_fastnet_cifar10")), available_methods(_conventional())
+    assert BCOS in bcos and DEEPLIFT not in bcos
+    assert BCOS not in relu and DEEPLIFT in relu
+    with pytest.raises(ValueError, match="does not apply"):
+        attribution_method(BCOS, _conventional())
+
+
+@pytest.mark.parametrize("kind", ["bcos", "relu"])
+def test_every_method_gives_one_map_per_class(kind: str, bcos_model) -> None:
+    model = bcos_model if kind == "bcos" else _conventional()
+    classes = [3, 1, 7]
+    for method in available_methods(model):
+        maps = attribution_method(method, model)(_grid(), classes)
+        assert maps.shape == (3, 48, 48) and torch.isfinite(maps).all(), method
+    assert not model.training
+
+
+def test_bcos_maps_are_exact_and_integrated_gradients_equal_input_x_gradient(bcos_model) -> None:
+    grid = _grid()
+    maps = attribution_method(BCOS, bcos_model)(grid, [0, 5])
+    logits = bcos_core.class_logits(bcos_model, grid)
+    assert torch.allclose(maps.double().sum((1, 2)) + bcos_model.logit_bias, logits[[0, 5]].double(), rtol=1e-4)
+    # a B-cos network without biases is positively homogeneous: its gradient is constant along the path αx
+    ig = attribution_method("Integrated Gradients", bcos_model)(grid, [0, 5])
+    ixg = attribution_method("Input×Gradient", bcos_model)(grid, [0, 5])
+    assert torch.allclose(ig, ixg, rtol=1e-3, atol=1e-6)
+
+
+def test_occlusion_of_all_classes_at_once_equals_one_class_at_a_time(bcos_model) -> None:
+    from captum.attr import Occlusion
+
+    grid = _grid()
+    together = attribution_method("Occlusion", bcos_model)(grid, [2, 6])
+    for row, c in enumerate([2, 6]):
+        single = Occlusion(bcos_model).attribute(grid[None], target=c, sliding_window_shapes=(6, 8, 8), strides=(6, 8, 8), baselines=0.0)
+        assert torch.allclose(together[row], single[0].sum(0), atol=1e-5)
+
+
+def test_play_scores_every_tile(bcos_model) -> None:
+    images = torch.stack([torch.cat([x, 1 - x]) for x in torch.rand(18, 3, 16, 16)])
+    grids = [Grid(tuple(range(9)), tuple(range(9))), Grid(tuple(range(9, 18)), (9, 8, 7, 6, 5, 4, 3, 2, 1))]
+    scores = play(grids, images, attribution_method(BCOS, bcos_model))
+    assert scores.shape == (2, 9) and ((scores >= 0) & (scores <= 1)).all()
+
+
+def test_deletion_curve_starts_at_the_logit_and_ends_at_a_black_image(bcos_model) -> None:
+    image = _grid()
+    fractions, logits = deletion_curve(bcos_model, image, 4, torch.rand(48, 48), steps=8)
+    assert fractions[0] == 0 and fractions[-1] == 1 and len(logits) == 9
+    black = torch.cat([torch.zeros(3, 48, 48), torch.ones(3, 48, 48)])
+    assert float(logits[0]) == pytest.approx(float(bcos_core.class_logits(bcos_model, image)[4]), rel=1e-5)
+    assert float(logits[-1]) == pytest.approx(float(bcos_core.class_logits(bcos_model, black)[4]), rel=1e-5, abs=1e-6)

@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     localisation.add_argument("--posthoc-grids", type=int, default=100, help="the first N of those grids for the (slower) post-hoc methods")
     localisation.add_argument("--smooth", type=int, default=1, help="box smoothing before clamping (CIFAR: 1, ImageNet: 15)")
     localisation.add_argument("--out", type=Path, help="also write the JSON here")
+    localisation.add_argument("--append", action="store_true", help="add these models to the results already in --out (same data, grids and smoothing)")
     localisation.add_argument("--plot", type=Path, help="save the box plot (PNG) here")
     args = parser.parse_args(argv)
     if args.threads:
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _localisation(models: list, data, data_path: Path, args: argparse.Namespace) -> int:
-    from .localisation import box_plot, run
+    from .localisation import box_plot, merge_results, run
 
     methods = [BCOS, *POST_HOC] if args.methods == "all" else [m.strip() for m in args.methods.split(",")]
     unknown = [m for m in methods if m not in (BCOS, *POST_HOC)]
@@ -77,7 +78,12 @@ def _localisation(models: list, data, data_path: Path, args: argparse.Namespace)
         print(f"error: unknown methods {unknown}; choose from {[BCOS, *POST_HOC]}", file=sys.stderr)
         return 2
     results = run(models, data, data_path, methods, args.grids, args.posthoc_grids, args.smooth)
-    text = json.dumps(results, indent=1)
+    if args.append and args.out and args.out.exists():
+        try:
+            results = merge_results(json.loads(args.out.read_text()), results)
+        except ValueError as error:
+            print(f"error: cannot append to {args.out}: {error}", file=sys.stderr)
+            return 2
     print(text)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -108,3 +108,12 @@ def run(models: list[LoadedModel], data: InMemoryDataset, data_root: Path, metho
         entry["checkpoint"] = {"name": loaded.name, "sha256_16": checkpoint_digest(loaded)}
         results["models"][loaded.name] = entry
     return results
+
+
+def merge_results(previous: dict, new: dict) -> dict:
+    """``previous`` with ``new``'s models added (replacing same-named ones); both must share data, grids and smoothing."""
+    keys = ("data_fingerprint", "grids", "posthoc_grids", "smooth", "seed")
+    different = [k for k in keys if previous.get(k) != new.get(k)]
+    if different:
+        raise ValueError(f"the stored results differ in {', '.join(different)}")
+    return {**previous, "models": {**previous["models"], **new["models"]}}

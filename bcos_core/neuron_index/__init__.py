@@ -7,6 +7,7 @@
 Command line: ``python -m bcos_core.neuron_index build|merge|info`` (see ``--help``).
 """
 
+import os
 from pathlib import Path
 
 from ..zoo import ASSETS_DIR
@@ -16,25 +17,30 @@ from ._store import NeuronIndex, NeuronIndexError, StaleIndexError, load_index, 
 from .labels import ConceptLabels, labels_path
 
 SHIPPED_INDEX_DIR = ASSETS_DIR / "neuron_index"
-USER_INDEX_DIR = ASSETS_DIR.parent / ".cache" / "neuron_index"
+INDEX_DIR_ENV_VAR = "BCOS_INDEX_DIR"
 
 
-def default_index_path(model_name: str, data_root: str | Path, directory: Path = USER_INDEX_DIR) -> Path:
-    """``<directory>/<model>.<dataset>-<split>.safetensors``, e.g. ``cifar10_fastnet_b2.cifar10-test.safetensors``."""
+def user_index_dir() -> Path:
+    """Where builds go by default and are looked for first: ``$BCOS_INDEX_DIR`` or ``.cache/neuron_index``."""
+    return Path(os.environ.get(INDEX_DIR_ENV_VAR) or ASSETS_DIR.parent / ".cache" / "neuron_index")
+
+
+def default_index_path(model_name: str, data_root: str | Path) -> Path:
+    """``<user index dir>/<model>.<dataset>-<split>.safetensors``, e.g. ``cifar10_fastnet_b2.cifar10-test.safetensors``."""
     root = Path(data_root).resolve()
-    return directory / f"{model_name}.{root.parent.name}-{root.name}.safetensors"
+    return user_index_dir() / f"{model_name}.{root.parent.name}-{root.name}.safetensors"
 
 
 def find_indexes(model_name: str) -> list[Path]:
     """Index files for a model: the user's builds first, then the shipped ones."""
     pattern = f"{model_name}.*.safetensors"
-    return sorted(USER_INDEX_DIR.glob(pattern)) + sorted(SHIPPED_INDEX_DIR.glob(pattern))
+    return sorted(user_index_dir().glob(pattern)) + sorted(SHIPPED_INDEX_DIR.glob(pattern))
 
 
 __all__ = [
     "HISTOGRAM_EDGES",
+    "INDEX_DIR_ENV_VAR",
     "SHIPPED_INDEX_DIR",
-    "USER_INDEX_DIR",
     "ConceptLabels",
     "LayerStats",
     "NeuronIndex",
@@ -49,4 +55,5 @@ __all__ = [
     "merge_indexes",
     "model_fingerprint",
     "shard_range",
+    "user_index_dir",
 ]

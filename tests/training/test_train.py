@@ -14,6 +14,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from bcos_core.zoo import load_model
 from tests.training.conftest import tiny_overrides
 from training import evaluate, train
 from training.config import load_config
@@ -129,3 +130,12 @@ def test_two_process_ddp_matches_one_process(tiny_data, tmp_path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads((ddp / "model.json").read_text())["training"]["processes"] == 2
     _assert_same_weights(single, ddp, atol=1e-4)
+
+
+def test_conventional_baseline_trains_with_the_same_pipeline(tiny_data, tmp_path) -> None:
+    overrides = [o for o in tiny_overrides(tiny_data, tmp_path, epochs=1) if not o.startswith("--model.arch")]
+    assert train.main([*overrides, "--model.arch=conventional_fastnet_cifar10"]) == 0
+    meta = json.loads((tmp_path / "model.json").read_text())
+    assert meta["arch"] == "conventional_fastnet_cifar10" and meta["arch_kwargs"] == {}  # no B: not a B-cos network
+    loaded = load_model(tmp_path / "model.safetensors")
+    assert loaded.model(torch.rand(2, 6, 32, 32)).shape == (2, 2)

@@ -1,0 +1,85 @@
+"""The neuron gallery and evaluation pages under AppTest: grid, neuron page, labels, missing data, stored results."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app.gallery import open_gallery
+from bcos_core.neuron_index import INDEX_DIR_ENV_VAR, SHIPPED_INDEX_DIR, ConceptLabels, labels_path
+
+ENTRY = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
+INDEX_NAME = "cifar10_fastnet_b2.cifar10-test.safetensors"
+
+
+def _open(page: str, **params: str) -> AppTest:
+    at = AppTest.from_file(ENTRY, default_timeout=240)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture
+def own_index(tmp_path, monkeypatch) -> Path:
+    """A copy of the shipped index in a private index folder, so saved labels never touch assets/."""
+    shutil.copy(SHIPPED_INDEX_DIR / INDEX_NAME, tmp_path / INDEX_NAME)
+    monkeypatch.setenv(INDEX_DIR_ENV_VAR, str(tmp_path))
+    open_gallery.clear()
+    yield tmp_path / INDEX_NAME
+    open_gallery.clear()
+
+
+def test_gallery_grid_opens_a_neuron_with_explained_tiles(cifar_root, own_index) -> None:
+    at = _open("pages/neuron_gallery.py", g_layer="block2.conv2")
+    opens = [b for b in at.button if b.key and b.key.startswith("open_block2.conv2_")]
+    assert len(opens) == 24
+    channel = int(opens[0].key.rsplit("_", 1)[1])
+    opens[0].click().run()
+    assert not at.exception, at.exception
+    assert at.subheader[0].value.startswith(f"block2.conv2 · channel {channel}")
+    assert len(at.get("image")) >= 16
+    assert any("Every tile's contributions sum to its activation" in c.value for c in at.caption)
+    assert dict(at.query_params)["neuron"] in (str(channel), [str(channel)])
+    at.radio(key="tile_view").set_value("Contributions").run()
+    assert not at.exception
+
+
+def test_labels_are_saved_next_to_the_index_and_searchable(cifar_root, own_index) -> None:
+    at = _open("pages/neuron_gallery.py", g_layer="block3.conv1", neuron="7")
+    at.text_input(key="label_block3.conv1_7").input("striped fur")
+    form_button = next(b for b in at.button if b.label == "Save label")
+    form_button.click().run()
+    assert not at.exception, at.exception
+    fingerprint = open_gallery("cifar10_fastnet_b2").index.header["model"]["fingerprint"]
+    assert ConceptLabels.load(labels_path(own_index), fingerprint).get("block3.conv1", 7) == "striped fur"
+    grid = _open("pages/neuron_gallery.py", g_layer="block3.conv1")
+    grid.text_input(key="label_query").input("STRIPED").run()
+    opens = [b.key for b in grid.button if b.key and b.key.startswith("open_")]
+    assert opens == ["open_block3.conv1_7"]
+
+
+def test_gallery_without_data_still_lists_neurons(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("BCOS_DATA_DIR", str(tmp_path))
+    open_gallery.clear()
+    try:
+        at = _open("pages/neuron_gallery.py", g_layer="stem", neuron="3")
+        assert any("Images unavailable" in w.value for w in at.warning)
+        assert at.subheader[0].value.startswith("stem · channel 3") and len(at.get("plotly_chart")) >= 2
+    finally:
+        open_gallery.clear()
+
+
+def test_evaluation_page_shows_stored_results_a_live_grid_and_a_deletion_curve(cifar_root) -> None:
+    at = _open("pages/evaluation.py", image="sample:coffee", grid="2", tile="4")
+    titles = [s.value for s in at.subheader]
+    assert "Model-inherent contributions vs post-hoc methods" in titles and any("versus B" in t for t in titles)
+    assert at.number_input(key="grid").value == 2 and at.selectbox(key="tile").value == 4
+    charts = at.get("plotly_chart")
+    assert len(charts) >= 2 + 1 + 3 + 1  # stored boxes, B family, grid image, three live maps, deletion curve
+    assert any("sha256" in c.value for c in at.caption)

@@ -36,9 +36,8 @@ def neuron_grid(selection: Selection, gallery: Gallery, layer: str, labels: Conc
         hits = labels.search(query, layer)
         order = [c for c in order if c in {channel for _, channel, _ in hits}]
         st.caption(f"{len(order)} labelled neurons of {layer} match “{query}” ({len(labels.search(query))} in all layers)")
-    if st.button("🎲 Random neuron", key="random_neuron"):
-        open_neuron(layer, random.randrange(gallery.index.layers[layer].channels))
-        st.rerun()
+    channels = gallery.index.layers[layer].channels
+    st.button("🎲 Random neuron", key="random_neuron", on_click=lambda: open_neuron(layer, random.randrange(channels)))
     classes = gallery.index.class_names
     stats = gallery.index.layers[layer]
     top_class = stats.class_histogram(len(classes)).argmax(1).numpy()

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterable
 from pathlib import Path
+
+from PIL import Image
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 DATA_ENV_VAR = "BCOS_DATA_DIR"
@@ -45,3 +48,37 @@ def folder_fingerprint(root: str | Path) -> str:
     """:func:`dataset_fingerprint` of an ImageFolder tree (FileNotFoundError when it is absent)."""
     classes, samples = list_image_folder(root)
     return dataset_fingerprint(Path(root), classes, samples)
+
+
+def export_image_folder(samples: Iterable[tuple[Image.Image, int]], classes: list[str], root: str | Path) -> int:
+    """Write (image, label) pairs as ``root/<class>/<number>.png`` (lossless); returns how many were written."""
+    root = Path(root)
+    for name in classes:
+        (root / name).mkdir(parents=True, exist_ok=True)
+    count = 0
+    for count, (image, label) in enumerate(samples, 1):
+        image.save(root / classes[label] / f"{count - 1:05d}.png")
+    return count
+
+
+def download_cifar10(root: str | Path) -> Path:
+    """Download CIFAR-10 with torchvision (needs internet) and write it as ``root/cifar10/{train,test}`` PNG folders.
+
+    These are the official images, not the JPEG copy the shipped results were computed on, so a neuron index
+    must be built for them (``python -m bcos_core.neuron_index build``).
+    """
+    from torchvision.datasets import CIFAR10
+
+    root = Path(root)
+    for split, train in (("train", True), ("test", False)):
+        data = CIFAR10(str(root / ".cifar10-download"), train=train, download=True)
+        export_image_folder(data, list(data.classes), root / "cifar10" / split)
+    return root / "cifar10"
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) != 3 or sys.argv[1] != "download-cifar10":
+        sys.exit("usage: python -m bcos_core.datasets download-cifar10 DIR   (then: export BCOS_DATA_DIR=DIR)")
+    print(f"CIFAR-10 written to {download_cifar10(sys.argv[2])}")

@@ -19,8 +19,8 @@ except NeuronIndexError as error:
 if gallery.data_problem:
     st.warning(
         f"Images unavailable: {gallery.data_problem}. Statistics are still listed. Point `BCOS_DATA_DIR` at the folder holding "
-        f"`{gallery.index.header['dataset']['folder']}`, or (with internet) download CIFAR-10 with `python -m training.train --data.source=torchvision …` "
-        "and build an index for it with `python -m bcos_core.neuron_index build`."
+        f"`{gallery.index.header['dataset']['folder']}`, or (with internet) download CIFAR-10 with `python -m bcos_core.datasets download-cifar10 DIR`, "
+        "set `BCOS_DATA_DIR=DIR` and build an index for those images with `python -m bcos_core.neuron_index build`."
     )
 layers = list(gallery.index.layers)
 init_widget("g_layer", layers[len(layers) // 2], str, choices=layers)

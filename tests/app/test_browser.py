@@ -16,7 +16,7 @@ import pytest
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
-PAGES = {"classes": "", "delta": "delta", "neurons": "neurons", "b_family": "b_family", "toy": "toy"}  # the default page is "/"
+PAGES = {"classes": "", "delta": "delta", "neurons": "neurons", "gallery": "gallery", "b_family": "b_family", "evaluation": "evaluation", "toy": "toy"}  # "/" is the default page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -82,8 +82,8 @@ def test_page_loads_without_error(server, page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.goto(f"{server}/{PAGES[name]}", wait_until="domcontentloaded")
     _settle(page)
-    # a chart, or (B family without shipped family models) an info message
-    page.wait_for_selector(".js-plotly-plot .main-svg, [data-testid='stAlertContentInfo']", timeout=90_000)
+    # a chart, an image (the gallery's neuron grid), or (B family without shipped family models) an info message
+    page.wait_for_selector(".js-plotly-plot .main-svg, [data-testid='stImage'] img, [data-testid='stAlertContentInfo']", timeout=90_000)
     _assert_no_errors(page, name)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
@@ -112,3 +112,27 @@ def test_navigation_keeps_the_image(server, page) -> None:
     _assert_no_errors(page, "neurons after navigation")
     page.wait_for_function("() => window.location.search.includes('layer=')", timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "neurons_after_navigation.png"), full_page=True)
+
+
+def test_neuron_explorer_links_to_the_neurons_explained_gallery_page(server, page) -> None:
+    page.goto(f"{server}/neurons?image=sample:chelsea&layer=block2.conv2&ch=5", wait_until="domcontentloaded")
+    _settle(page)
+    page.get_by_role("link", name="Top images of block2.conv2[5]").click()
+    page.wait_for_function("() => window.location.pathname.endsWith('/gallery') && window.location.search.includes('neuron=5')", timeout=60_000)
+    _settle(page)
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=\"stImage\"] img').length >= 16", timeout=90_000)
+    _assert_no_errors(page, "gallery neuron page")
+    assert "block2.conv2 · channel 5" in page.locator("h3").first.inner_text()
+    assert page.locator("text=Every tile's contributions sum to its activation").count() == 1
+    page.screenshot(path=str(ARTIFACTS / "gallery_neuron.png"), full_page=True)
+
+
+def test_evaluation_page_renders_stored_results(server, page) -> None:
+    page.goto(f"{server}/evaluation?image=sample:rocket", wait_until="domcontentloaded")
+    _settle(page)
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= 6", timeout=120_000)
+    _assert_no_errors(page, "evaluation")
+    text = page.locator("[data-testid='stMain']").inner_text()
+    assert "Model-inherent contributions vs post-hoc methods" in text and "versus B" in text
+    assert page.locator(".js-plotly-plot .boxlayer .trace").count() >= 6  # box plots drawn from the stored results
+    page.screenshot(path=str(ARTIFACTS / "evaluation.png"), full_page=True)

@@ -83,3 +83,12 @@ def test_evaluation_page_shows_stored_results_a_live_grid_and_a_deletion_curve(c
     charts = at.get("plotly_chart")
     assert len(charts) >= 2 + 1 + 3 + 1  # stored boxes, B family, grid image, three live maps, deletion curve
     assert any("sha256" in c.value for c in at.caption)
+
+
+def test_random_neuron_button_opens_a_neuron_of_the_layer(cifar_root) -> None:
+    at = _open("pages/neuron_gallery.py", g_layer="block1.conv1")
+    at.button(key="random_neuron").click().run()
+    assert not at.exception, at.exception
+    assert at.subheader[0].value.startswith("block1.conv1 · channel ")
+    at.button(key="back_to_grid").click().run()
+    assert not at.exception and not at.subheader

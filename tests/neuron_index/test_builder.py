@@ -144,3 +144,17 @@ def test_cli_builds_in_shards_merges_and_reports(image_folder, tmp_path, capsys)
     assert '"num_images": 27' in info and '"block1.conv2"' in info
     assert cli(["build", "--data", str(image_folder), "--layers", "nope", "--out", str(tmp_path / "x.safetensors")]) == 2
     assert "no layers ['nope']" in capsys.readouterr().err
+
+
+def test_exported_image_folder_is_indexable(small_model, preprocess, tmp_path) -> None:
+    from bcos_core.datasets import export_image_folder
+
+    rng = np.random.default_rng(1)
+    samples = [(Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)), i % 3) for i in range(12)]
+    assert export_image_folder(samples, ["a", "b", "c"], tmp_path / "set" / "test") == 12
+    classes, listed = list_image_folder(tmp_path / "set" / "test")
+    assert classes == ["a", "b", "c"] and len(listed) == 12
+    first = next(p for p, label in listed if label == 0)
+    assert np.array_equal(np.asarray(Image.open(first)), np.asarray(samples[0][0]))  # lossless
+    index = build_index(small_model, "small", tmp_path / "set" / "test", preprocess, k=3, num_workers=0, progress=False)
+    assert index.header["dataset"]["folder"] == "set/test" and index.complete

@@ -1,0 +1,81 @@
+"""Widgets of the evaluation page: stored pointing-game results, one live grid, and a deletion curve."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from bcos_core.attribution import BCOS, available_methods
+from bcos_core.render import symmetric_limit
+
+from . import evaluation, figures
+from .controls import ranked_classes
+from .images import dataset_index
+from .sidebar import Selection
+from .state import init_widget, write_url
+
+LIVE_DEFAULT = [BCOS, "Input×Gradient", "Grad-CAM"]
+DELETION_METHODS = (BCOS, "Input×Gradient", "Integrated Gradients", "Grad-CAM")
+
+
+def stored_results_section() -> None:
+    """Box plots of the shipped results, the B-family figure, what was measured on what, and computed findings."""
+    results = evaluation.stored_results()
+    if results is None:
+        st.info("No stored results (assets/evaluation/localisation.json): create them with `python -m training.evaluate --localisation --out assets/evaluation/localisation.json`.")
+        return
+    models = results["models"]
+    main = [n for n in models if "conventional" not in n and "bfamily" not in n][:1]
+    baseline = [n for n in models if "conventional" in n][:1]
+    shown = main + baseline
+    titles = [f"{n} ({'B-cos' if n in main else 'ReLU baseline'}, {100 * models[n]['test_accuracy']:.1f} %)" for n in shown]
+    st.subheader("Model-inherent contributions vs post-hoc methods")
+    st.plotly_chart(evaluation.methods_figure(results, shown, titles), key="methods_boxes")
+    st.dataframe({n: {m: e["mean"] for m, e in models[n]["methods"].items()} for n in shown},
+                 column_config={n: st.column_config.NumberColumn(f"{n}: mean score", format="%.3f") for n in shown})
+    family = sorted((n for n in models if "bfamily" in n), key=lambda n: models[n]["b"])
+    if family:
+        st.subheader("Localisation and accuracy versus B (paper Fig. 5)")
+        st.plotly_chart(evaluation.b_family_figure(results, family), key="b_family_boxes")
+    for line in evaluation.findings(results):
+        st.markdown(f"- {line}")
+    st.caption(
+        f"Data: {results['data']}. {results['grids']} grids per model for the B-cos contributions, the first {results['posthoc_grids']} of them "
+        f"for post-hoc methods (they cost 2–40× more); smoothing {results['smooth']}, seed {results['seed']}. Checkpoints: "
+        + ", ".join(f"{n} (sha256 {m['checkpoint']['sha256_16']}…)" for n, m in models.items())
+    )
+
+
+def live_grid_section(selection: Selection) -> None:
+    """One pointing-game grid of the sidebar's model: every chosen method's map for one tile's class, with scores."""
+    try:
+        class_names, _ = dataset_index("test")
+    except FileNotFoundError:
+        st.info("The live grid needs the CIFAR-10 test folder: point `BCOS_DATA_DIR` at the folder holding `cifar10/test`.")
+        return
+    grids = evaluation.live_grids(selection.model_name)
+    methods = available_methods(selection.loaded.model)
+    init_widget("grid", 0, int, choices=list(range(len(grids))))
+    init_widget("tile", 0, int, choices=list(range(9)))
+    init_widget("methods", [m for m in LIVE_DEFAULT if m in methods], lambda text: [m for m in text.split(",") if m in methods])
+    left, right = st.columns([1, 2])
+    index = left.number_input("Grid #", 0, len(grids) - 1, key="grid", help="the same grids, in the same order, as the command-line evaluation")
+    grid = grids[index]
+    tile = left.selectbox("Explain the class of tile", range(9), key="tile", format_func=lambda k: f"{k}: {class_names[grid.classes[k]]} (column {k // 3}, row {k % 3})")
+    chosen = left.multiselect("Methods", methods, key="methods", help="Integrated Gradients and Occlusion take a few seconds")
+    write_url(grid=index, tile=tile, methods=",".join(chosen))
+    column, row = divmod(tile, 3)
+    right.plotly_chart(figures.image_figure(evaluation.grid_pixels(selection.model_name, grid), f"grid {index}: tile {tile} is {class_names[grid.classes[tile]]}", height=300,
+                                            box=(32 * column, 32 * row, 32 * column + 32, 32 * row + 32)), key="grid_image")
+    for place, method in zip(st.columns(max(len(chosen), 1)), chosen):
+        maps, scores = evaluation.live_maps(selection.model_name, grid, method)
+        place.plotly_chart(figures.contribution_figure(maps[tile], symmetric_limit([maps[tile]]), f"{method}: score {scores[tile]:.2f}", height=260), key=f"live_{method}")
+        place.caption(f"mean over the 9 tiles: {np.mean(scores):.2f}")
+
+
+def deletion_section(selection: Selection) -> None:
+    """Deletion curves of the predicted class on the sidebar's image."""
+    names, _, order = ranked_classes(selection)
+    methods = tuple(m for m in DELETION_METHODS if m in available_methods(selection.loaded.model))
+    curves = evaluation.deletion_curves(selection.model_name, selection.crop, order[0], methods)
+    st.plotly_chart(evaluation.deletion_figure(curves, names[order[0]]), key="deletion")

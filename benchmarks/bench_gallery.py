@@ -1,0 +1,51 @@
+"""Neuron gallery server time (JSON): a neuron page with 16 explained tiles, uncached, on the default model.
+
+    python -m benchmarks.bench_gallery [--neurons 5]
+
+Runs the page in-process with Streamlit's AppTest (as on the server). Each measured run opens a neuron not shown
+before, so its tiles are explained from scratch (images are decoded from the data folder, the explanations are
+one batched pass). Reports the median and the worst run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+ENTRY = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
+LAYERS = ("block1.conv2", "block2.conv2", "block3.conv1", "block3.conv2")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--neurons", type=int, default=5, help="neurons opened per layer")
+    args = parser.parse_args()
+    at = AppTest.from_file(ENTRY, default_timeout=300)
+    at.query_params["g_layer"], at.query_params["neuron"] = LAYERS[0], "0"
+    at.run()
+    at.switch_page("pages/neuron_gallery.py").run()  # warm-up: model, index, first page
+    assert not at.exception, at.exception
+    page_times = []
+    for layer in LAYERS:
+        for channel in range(1, args.neurons + 1):
+            at.session_state["g_layer"], at.session_state["neuron"] = layer, channel
+            start = time.perf_counter()
+            at.run()
+            page_times.append(time.perf_counter() - start)
+            assert not at.exception and len(at.get("image")) >= 16, at.exception
+    print(json.dumps({
+        "benchmark": "neuron_gallery_page",
+        "model": "cifar10_fastnet_b2",
+        "pages": len(page_times),
+        "page_median_s": round(statistics.median(page_times), 3),
+        "page_max_s": round(max(page_times), 3),
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -36,7 +36,7 @@ def stored_results(path: Path = RESULTS_PATH) -> dict | None:
 def _box(entry: dict, name: str, color: str, x: str | None = None) -> go.Box:
     """A box from a stored five-number summary (the raw scores are not shipped)."""
     return go.Box(
-        name=name, x=[x] if x else None, q1=[entry["q1"]], median=[entry["median"]], q3=[entry["q3"]], lowerfence=[entry["lower_whisker"]],
+        name=name, x=[x or name], q1=[entry["q1"]], median=[entry["median"]], q3=[entry["q3"]], lowerfence=[entry["lower_whisker"]],
         upperfence=[entry["upper_whisker"]], mean=[entry["mean"]], marker_color=color, boxpoints=False,
         hovertemplate=f"{name}<br>mean {entry['mean']:.3f} · median {entry['median']:.3f}<br>{entry['n']:,} tiles from {entry['grids']} grids<extra></extra>",
     )

@@ -31,7 +31,7 @@ def stored_results_section() -> None:
     titles = [f"{n} ({'B-cos' if n in main else 'ReLU baseline'}, {100 * models[n]['test_accuracy']:.1f} %)" for n in shown]
     st.subheader("Model-inherent contributions vs post-hoc methods")
     st.plotly_chart(evaluation.methods_figure(results, shown, titles), key="methods_boxes")
-    st.dataframe({n: {m: e["mean"] for m, e in models[n]["methods"].items()} for n in shown},
+    st.dataframe({n: mean_scores(models[n], results["posthoc_grids"]) for n in shown},
                  column_config={n: st.column_config.NumberColumn(f"{n}: mean score", format="%.3f") for n in shown})
     family = sorted((n for n in models if "bfamily" in n), key=lambda n: models[n]["b"])
     if family:
@@ -44,6 +44,15 @@ def stored_results_section() -> None:
         f"for post-hoc methods (they cost 2–40× more); smoothing {results['smooth']}, seed {results['seed']}. Checkpoints: "
         + ", ".join(f"{n} (sha256 {m['checkpoint']['sha256_16']}…)" for n, m in models.items())
     )
+
+
+def mean_scores(model: dict, posthoc_grids: int) -> dict[str, float]:
+    """Each method's mean score, plus the contributions' mean on the grids the post-hoc methods saw (paired)."""
+    means = {method: entry["mean"] for method, entry in model["methods"].items()}
+    paired = model["methods"].get(BCOS, {}).get("mean_on_posthoc_grids")
+    if paired is not None:
+        means[f"{BCOS} (first {posthoc_grids} grids)"] = paired
+    return means
 
 
 def live_grid_section(selection: Selection) -> None:

@@ -38,6 +38,7 @@ def main() -> None:
             at.run()
             page_times.append(time.perf_counter() - start)
             assert not at.exception and len(at.get("image")) >= 16, at.exception
+            assert at.subheader[0].value.startswith(f"{layer} · channel {channel}")
     print(json.dumps({
         "benchmark": "neuron_gallery_page",
         "model": "cifar10_fastnet_b2",

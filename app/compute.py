@@ -18,6 +18,9 @@ from .images import load_image
 from .pipeline import ExplainedMap, encoded, reduce_explanation
 
 
+FAMILY_PREFIX = "cifar10_bfamily_"  # shipped models of the B family (same architecture, different B)
+
+
 @st.cache_resource(show_spinner="Loading model…", max_entries=6)
 def get_model(name: str) -> bcos_core.LoadedModel:
     """Load once per server (shared, read-only: never mutated per request)."""

@@ -15,10 +15,11 @@ from plotly.subplots import make_subplots
 from bcos_core.attribution import BCOS, attribution_method, deletion_curve
 from bcos_core.datasets import folder_fingerprint
 from bcos_core.localisation import Grid, compose_grid, confident_images, sample_grids, tile_scores
+from bcos_core.models import list_models
 from bcos_core.preprocessing import encode_images
 from bcos_core.zoo import ASSETS_DIR
 
-from .compute import get_model
+from .compute import FAMILY_PREFIX, get_model
 from .images import data_split_root, dataset_index, load_image
 
 RESULTS_PATH = ASSETS_DIR / "evaluation" / "localisation.json"
@@ -31,6 +32,15 @@ METHOD_COLORS = {BCOS: "#d62728", "Gradient": "#7f7f7f", "Input×Gradient": "#8c
 def stored_results(path: Path = RESULTS_PATH) -> dict | None:
     """The shipped results of ``python -m training.evaluate --localisation`` (None when absent)."""
     return json.loads(path.read_text()) if path.exists() else None
+
+
+def model_groups(results: dict) -> tuple[list[str], list[str], list[str]]:
+    """Stored model names split into B-cos models, conventional baselines (by architecture) and the B family (by B)."""
+    models = results["models"]
+    conventional = set(list_models(conventional=True))
+    baselines = [n for n, m in models.items() if m["arch"] in conventional]
+    family = sorted((n for n in models if n.startswith(FAMILY_PREFIX)), key=lambda n: models[n]["b"])
+    return [n for n in models if n not in baselines and n not in family], baselines, family
 
 
 def _box(entry: dict, name: str, color: str, x: str | None = None) -> go.Box:
@@ -152,24 +162,23 @@ def findings(results: dict) -> list[str]:
             lines.append(f"**{name}**: the model-inherent contributions localise best (mean {own:.3f} on the post-hoc grids; best post-hoc: {best_name}, {best:.3f}), as in the paper.")
         else:
             lines.append(f"**{name}**: unlike the paper, {best_name} localises as well or better ({best:.3f}) than the model-inherent contributions ({own:.3f}) on these grids.")
-    baselines = [m for n, m in models.items() if "conventional" in n]
-    bcos_models = [m for n, m in models.items() if BCOS in m["methods"] and "bfamily" not in n]
-    if baselines and bcos_models:
-        best_name, best = max(((m, e["mean"]) for m, e in baselines[0]["methods"].items()), key=lambda item: item[1])
-        entry = bcos_models[0]["methods"][BCOS]
+    main, baselines, family = model_groups(results)
+    if baselines and main and BCOS in models[main[0]]["methods"]:
+        best_name, best = max(((m, e["mean"]) for m, e in models[baselines[0]]["methods"].items()), key=lambda item: item[1])
+        entry = models[main[0]]["methods"][BCOS]
         own = entry.get("mean_on_posthoc_grids", entry["mean"])
         if own > best:
             lines.append(f"The B-cos model's own contributions ({own:.3f}) localise better than every post-hoc explanation of the conventional ReLU baseline (best: {best_name}, {best:.3f}), as in the paper.")
         else:
-            pixel_level = max((e["mean"] for m, e in baselines[0]["methods"].items() if m not in COARSE_METHODS), default=float("nan"))
+            pixel_level = max((e["mean"] for m, e in models[baselines[0]]["methods"].items() if m not in COARSE_METHODS), default=float("nan"))
             lines.append(
                 f"Unlike the paper, {best_name} on the conventional ReLU baseline ({best:.3f}) localises better than the B-cos model's own contributions "
                 f"({own:.3f}, each model on its own first {results['posthoc_grids']} grids). Grad-CAM and Occlusion give coarse maps (one value per "
                 f"feature cell or patch), which suits whole tiles; the baseline's best pixel-level method reaches {pixel_level:.3f}."
             )
-    family = sorted((m for n, m in models.items() if "bfamily" in n), key=lambda m: m["b"])
-    if len(family) > 1:
-        means = [m["methods"][BCOS]["mean"] for m in family if BCOS in m["methods"]]
+    family_models = [models[n] for n in family]
+    if len(family_models) > 1:
+        means = [m["methods"][BCOS]["mean"] for m in family_models if BCOS in m["methods"]]
         trend = "rises monotonically with B, as in the paper's Fig. 5" if all(a < b for a, b in zip(means, means[1:])) else "does not rise monotonically with B, unlike the paper's Fig. 5"
-        lines.append("B family: mean localisation " + ", ".join(f"{m['b']:g} → {v:.3f}" for m, v in zip(family, means)) + f"; it {trend}.")
+        lines.append("B family: mean localisation " + ", ".join(f"{m['b']:g} → {v:.3f}" for m, v in zip(family_models, means)) + f"; it {trend}.")
     return lines

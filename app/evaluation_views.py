@@ -25,15 +25,14 @@ def stored_results_section() -> None:
         st.info("No stored results (assets/evaluation/localisation.json): create them with `python -m training.evaluate --localisation --out assets/evaluation/localisation.json`.")
         return
     models = results["models"]
-    main = [n for n in models if "conventional" not in n and "bfamily" not in n][:1]
-    baseline = [n for n in models if "conventional" in n][:1]
-    shown = main + baseline
+    main, baselines, family = evaluation.model_groups(results)
+    main = main[:1]
+    shown = main + baselines[:1]
     titles = [f"{n} ({'B-cos' if n in main else 'ReLU baseline'}, {100 * models[n]['test_accuracy']:.1f} %)" for n in shown]
     st.subheader("Model-inherent contributions vs post-hoc methods")
     st.plotly_chart(evaluation.methods_figure(results, shown, titles), key="methods_boxes")
     st.dataframe({n: mean_scores(models[n], results["posthoc_grids"]) for n in shown},
                  column_config={n: st.column_config.NumberColumn(f"{n}: mean score", format="%.3f") for n in shown})
-    family = sorted((n for n in models if "bfamily" in n), key=lambda n: models[n]["b"])
     if family:
         st.subheader("Localisation and accuracy versus B (paper Fig. 5)")
         st.plotly_chart(evaluation.b_family_figure(results, family), key="b_family_boxes")

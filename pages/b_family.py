@@ -8,14 +8,12 @@ from app.controls import page_inputs
 from app.state import init_widget, write_url
 from bcos_core.render import symmetric_limit
 
-FAMILY_PREFIX = "cifar10_bfamily_"
-
 st.title("B family")
 st.caption("Higher B forces weights to align with their inputs: explanations become sparser and more object-like, at a small cost in accuracy (paper Tab. 1, Figs. 4–5).")
 selection, smooth, percentile = page_inputs()
-family = sorted((n for n in bcos_core.list_shipped_models() if n.startswith(FAMILY_PREFIX)), key=lambda n: compute.get_model(n).metadata.b)
+family = sorted((n for n in bcos_core.list_shipped_models() if n.startswith(compute.FAMILY_PREFIX)), key=lambda n: compute.get_model(n).metadata.b)
 if not family:
-    st.info(f"No B-family models are shipped (expected assets/models/{FAMILY_PREFIX}b*.safetensors; see the README's training section).")
+    st.info(f"No B-family models are shipped (expected assets/models/{compute.FAMILY_PREFIX}b*.safetensors; see the README's training section).")
     st.stop()
 names = compute.get_model(family[0]).class_names
 init_widget("fam_cls", -1, int, choices=[-1, *range(len(names))])

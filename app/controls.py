@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import streamlit as st
+
+from bcos_core.render import BACKGROUNDS
 
 from . import compute
 from .pipeline import ExplainedMap
@@ -13,16 +17,27 @@ from .state import init_widget, is_hidden, write_url
 SMOOTHING = [1, 3, 5, 7, 9, 11, 15]
 
 
-def explanation_options() -> tuple[int, float]:
-    """Smoothing kernel (odd) and alpha percentile of the RGBA explanation, from the URL and an expander."""
+@dataclass(frozen=True)
+class RenderOptions:
+    """How explanations are drawn: alpha smoothing (odd box), alpha percentile and the colour they are composited on."""
+
+    smooth: int
+    percentile: float
+    background: str
+
+
+def explanation_options() -> RenderOptions:
+    """The rendering options, from the URL and the sidebar's expander."""
     init_widget("smooth", 3, int, choices=SMOOTHING)
     init_widget("pct", 99.5, float)
+    init_widget("bg", "black", str, choices=list(BACKGROUNDS))
     if not is_hidden("options"):
         with st.sidebar.expander("Rendering options"):
             st.select_slider("Smoothing (odd box, px)", SMOOTHING, key="smooth", help="The paper uses 15 px on 224 px ImageNet images; small CIFAR images need little")
             st.slider("Alpha percentile", 90.0, 100.0, key="pct", step=0.5, help="Opacity is clipped at this percentile of the weight norm")
-    write_url(smooth=st.session_state["smooth"], pct=st.session_state["pct"])
-    return int(st.session_state["smooth"]), float(st.session_state["pct"])
+            st.radio("Explanation background", list(BACKGROUNDS), key="bg", horizontal=True, help="The paper draws RGBA explanations on black")
+    write_url(smooth=st.session_state["smooth"], pct=st.session_state["pct"], bg=st.session_state["bg"])
+    return RenderOptions(int(st.session_state["smooth"]), float(st.session_state["pct"]), str(st.session_state["bg"]))
 
 
 def exactness_readout(expl: ExplainedMap, label: str = "logit") -> None:
@@ -36,13 +51,12 @@ def exactness_readout(expl: ExplainedMap, label: str = "logit") -> None:
     cols[3].metric(f"model's {label}", f"{expl.logit:.5f}", delta=f"error {error:.1e}", delta_color="off")
 
 
-def page_inputs() -> tuple[Selection, int, float]:
+def page_inputs() -> tuple[Selection, RenderOptions]:
     """The sidebar's model and image plus the rendering options; stops the page (message shown) when unusable."""
     selection = sidebar()
     if selection is None:
         st.stop()
-    smooth, percentile = explanation_options()
-    return selection, smooth, percentile
+    return selection, explanation_options()
 
 
 def ranked_classes(selection: Selection) -> tuple[list[str], np.ndarray, list[int]]:

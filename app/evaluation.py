@@ -23,6 +23,7 @@ from .compute import FAMILY_PREFIX, get_model
 from .images import data_split_root, dataset_index, load_image
 
 RESULTS_PATH = ASSETS_DIR / "evaluation" / "localisation.json"
+QUALITY_PATH = ASSETS_DIR / "evaluation" / "quality.json"
 COARSE_METHODS = ("Grad-CAM", "Occlusion")  # maps at the resolution of a feature cell or an occlusion patch
 METHOD_COLORS = {BCOS: "#d62728", "Gradient": "#7f7f7f", "Input×Gradient": "#8c564b", "Integrated Gradients": "#9467bd",
                  "Grad-CAM": "#1f77b4", "DeepLIFT": "#17becf", "Occlusion": "#2ca02c"}
@@ -32,6 +33,26 @@ METHOD_COLORS = {BCOS: "#d62728", "Gradient": "#7f7f7f", "Input×Gradient": "#8c
 def stored_results(path: Path = RESULTS_PATH) -> dict | None:
     """The shipped results of ``python -m training.evaluate --localisation`` (None when absent)."""
     return json.loads(path.read_text()) if path.exists() else None
+
+
+@st.cache_data(show_spinner=False)
+def stored_quality(path: Path = QUALITY_PATH) -> dict | None:
+    """The shipped results of ``python -m training.evaluate --quality`` (None when absent)."""
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def quality_rows(results: dict, names: list[str]) -> list[dict]:
+    """One table row per stored model among ``names`` (in that order): accuracy, localisation at each smoothing, alignment."""
+    rows = []
+    for name in names:
+        model = results["models"].get(name)
+        if model is None:
+            continue
+        row = {"model": name, "B": model["b"], "test accuracy": model["test_accuracy"]}
+        row.update({f"localisation (smoothing {s})": model["localisation"][str(s)]["mean"] for s in results["smoothings"]})
+        row["alignment cos(W(x), x)"] = model["alignment"]["mean"]
+        rows.append(row)
+    return rows
 
 
 def model_groups(results: dict) -> tuple[list[str], list[str], list[str]]:

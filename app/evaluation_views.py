@@ -45,6 +45,27 @@ def stored_results_section() -> None:
     )
 
 
+def quality_section(names: list[str] | None = None) -> None:
+    """The stored explanation-quality table (all stored models, or ``names``) and the explanation sheet."""
+    results = evaluation.stored_quality()
+    if results is None:
+        st.info("No stored quality results (assets/evaluation/quality.json): create them with `python -m training.evaluate --quality --out assets/evaluation/quality.json --sheet assets/evaluation/explanation_sheet.png`.")
+        return
+    rows = evaluation.quality_rows(results, names or list(results["models"]))
+    if not rows:
+        return
+    st.subheader("Explanation quality")
+    st.dataframe(rows, hide_index=True, column_config={k: st.column_config.NumberColumn(format="%.3f") for k in rows[0] if k not in ("model", "B")})
+    sheet = evaluation.QUALITY_PATH.parent / (results["sheet"]["path"] or "")
+    if results["sheet"]["path"] and sheet.exists():
+        st.image(str(sheet), caption="The same 20 test images (the first two of each class), each model's explanation of its predicted class; red frame: wrong prediction.")
+    st.caption(
+        f"Data: {results['data']}. Localisation: mean score of the B-cos contributions on {results['grids']} 3 × 3 grids at each smoothing "
+        "(the paper smooths CIFAR-10 maps with a 3 × 3 box; v2's scripts use 1). Alignment: mean cosine between the predicted class's W(x) "
+        "and the 6-channel input over the whole test set."
+    )
+
+
 def mean_scores(model: dict, posthoc_grids: int) -> dict[str, float]:
     """Each method's mean score, plus the contributions' mean on the grids the post-hoc methods saw (paired)."""
     means = {method: entry["mean"] for method, entry in model["methods"].items()}

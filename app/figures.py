@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from bcos_core.render import rgba_over_background
+
 DELTA_COLORSCALE = [[0, "#08519c"], [0.25, "#6baed6"], [0.5, "#ffffff"], [0.75, "#fd8d3c"], [1, "#a63603"]]
 CONTRIBUTION_COLORSCALE = [[0, "#0000ff"], [0.5, "#ffffff"], [1, "#ff0000"]]  # matplotlib "bwr", as in the paper
 
@@ -25,12 +27,14 @@ def image_figure(rgb: np.ndarray, title: str | None = None, height: int = 300, b
     return _square(fig, height, title)
 
 
-def rgba_figure(rgba: np.ndarray, title: str | None = None, height: int = 300) -> go.Figure:
-    """The paper's RGBA explanation on black."""
-    z = (np.clip(rgba, 0, 1) * 255).round().astype(np.uint8)
-    fig = go.Figure(go.Image(z=z, colormodel="rgba", hoverinfo="skip"))
-    fig.update_layout(plot_bgcolor="black")
-    return _square(fig, height, title)
+def rgba_figure(rgba: np.ndarray, title: str | None = None, height: int = 300, background: str = "black") -> go.Figure:
+    """The paper's RGBA explanation composited over ``background`` exactly as ``rgba_over_background`` computes it.
+
+    The browser receives opaque RGB pixels: Plotly's "rgba" colour model reads alpha on a 0–1 scale, so sending
+    alpha would leave the compositing (and its scale) to the browser. Plotly draws ``z`` images pixel by pixel, so a
+    32 px explanation stays sharp at any size.
+    """
+    return image_figure(rgba_over_background(rgba, background), title, height)
 
 
 def contribution_figure(

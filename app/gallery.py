@@ -19,7 +19,7 @@ from bcos_core.datasets import dataset_fingerprint, default_data_root, list_imag
 from bcos_core.explain import layer_outputs
 from bcos_core.neuron_index import ConceptLabels, NeuronIndex, NeuronIndexError, find_indexes, labels_path, load_index, model_fingerprint
 from bcos_core.preprocessing import encode_images
-from bcos_core.render import diverging_rgb, explanation_to_rgba, rgba_over_background, symmetric_limit
+from bcos_core.render import diverging_rgb, explanation_to_rgba, rgba_over_background, symmetric_limit, upscale_nearest
 
 from .compute import get_model
 
@@ -106,21 +106,16 @@ class Tile:
     completeness_error: float
 
 
-def _upscale(rgb: np.ndarray) -> np.ndarray:
-    factor = max(1, TILE_PIXELS // max(rgb.shape[:2]))
-    return np.repeat(np.repeat(rgb, factor, axis=0), factor, axis=1)
-
-
-def _views(expl: bcos_core.NeuronExplanation, crop: np.ndarray, smooth: int, percentile: float, limit: float) -> dict[str, np.ndarray]:
+def _views(expl: bcos_core.NeuronExplanation, crop: np.ndarray, smooth: int, percentile: float, background: str, limit: float) -> dict[str, np.ndarray]:
     top, left, bottom, right = expl.receptive_field
     window = (slice(top, bottom), slice(left, right))
     rgba = explanation_to_rgba(expl.image, expl.linear_map, smooth, percentile)
     images = {
         TILE_VIEWS[0]: crop,
-        TILE_VIEWS[1]: rgba_over_background(rgba),
+        TILE_VIEWS[1]: rgba_over_background(rgba, background),
         TILE_VIEWS[2]: diverging_rgb(expl.contributions.numpy(), limit),
     }
-    return {name: _upscale(np.ascontiguousarray(image[window])) for name, image in images.items()}
+    return {name: upscale_nearest(np.ascontiguousarray(image[window]), TILE_PIXELS) for name, image in images.items()}
 
 
 def _second_peak(channel_map: np.ndarray, first: tuple[int, int], box: tuple[int, int, int, int], stride: float) -> tuple[int, int] | None:
@@ -137,7 +132,7 @@ def _second_peak(channel_map: np.ndarray, first: tuple[int, int], box: tuple[int
 
 
 @st.cache_data(show_spinner="Explaining the top images…", max_entries=64)
-def neuron_tiles(model_name: str, layer: str, channel: int, count: int, smooth: int, percentile: float) -> list[Tile]:
+def neuron_tiles(model_name: str, layer: str, channel: int, count: int, smooth: int, percentile: float, background: str = "black") -> list[Tile]:
     """The neuron's top ``count`` images, each explained at its stored maximum (one batched pass), plus
     second peaks where clearly separate (a second batched pass)."""
     gallery, loaded = open_gallery(model_name), get_model(model_name)
@@ -160,8 +155,8 @@ def neuron_tiles(model_name: str, layer: str, channel: int, count: int, smooth: 
                 image_number=number,
                 label=gallery.index.class_names[int(stats.top_labels[channel, slot])],
                 activation=expl.activation,
-                views=_views(expl, crop, smooth, percentile, limit),
-                second=_views(second, crop, smooth, percentile, limit) if second else None,
+                views=_views(expl, crop, smooth, percentile, background, limit),
+                second=_views(second, crop, smooth, percentile, background, limit) if second else None,
                 second_ratio=second.activation / expl.activation if second else 0.0,
                 completeness_error=expl.completeness_error,
             )

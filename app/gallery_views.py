@@ -11,6 +11,7 @@ from bcos_core.neuron_index import HISTOGRAM_EDGES, ConceptLabels, labels_path
 
 from . import compute, figures
 from .gallery import RANKINGS, TILE_VIEWS, Gallery, concept_labels, neuron_tiles, ranked_channels, thumbnail
+from .controls import RenderOptions
 from .sidebar import Selection
 from .state import init_widget, write_url
 
@@ -60,7 +61,7 @@ def neuron_grid(selection: Selection, gallery: Gallery, layer: str, labels: Conc
         )
 
 
-def neuron_page(selection: Selection, gallery: Gallery, layer: str, channel: int, labels: ConceptLabels, smooth: int, percentile: float) -> None:
+def neuron_page(selection: Selection, gallery: Gallery, layer: str, channel: int, labels: ConceptLabels, render: RenderOptions) -> None:
     """One neuron: label, explained top images, histograms, and the neuron on the sidebar's image."""
     stats = gallery.index.layers[layer]
     st.button("← All neurons of this layer", key="back_to_grid", on_click=open_neuron, args=(layer, None))
@@ -77,7 +78,7 @@ def neuron_page(selection: Selection, gallery: Gallery, layer: str, channel: int
     init_widget("tile_view", TILE_VIEWS[1], choices=list(TILE_VIEWS))
     view = st.radio("Show", TILE_VIEWS, key="tile_view", horizontal=True, help="Each tile is the receptive field of the neuron's maximum on that image; the explanation is the neuron's own exact B-cos explanation")
     write_url(tile_view=view)
-    tiles = neuron_tiles(selection.model_name, layer, channel, TILES, smooth, percentile)
+    tiles = neuron_tiles(selection.model_name, layer, channel, TILES, render.smooth, render.percentile, render.background)
     worst = max(tile.completeness_error for tile in tiles)
     st.caption(f"Top {len(tiles)} of {stats.images_seen:,} images (of {stats.k} indexed). Every tile's contributions sum to its activation (largest relative error {worst:.1e}). A second crop appears where a clearly separate position reaches half the maximum.")
     columns = st.columns(8)
@@ -86,19 +87,19 @@ def neuron_page(selection: Selection, gallery: Gallery, layer: str, channel: int
             st.image(tile.views[view], caption=f"{tile.label} · {tile.activation:.3g}", width="stretch")
             if tile.second is not None:
                 st.image(tile.second[view], caption=f"2nd peak · {tile.second_ratio:.0%}", width="stretch")
-    try_your_image(selection, layer, channel, smooth, percentile)
+    try_your_image(selection, layer, channel, render)
 
 
-def try_your_image(selection: Selection, layer: str, channel: int, smooth: int, percentile: float) -> None:
+def try_your_image(selection: Selection, layer: str, channel: int, render: RenderOptions) -> None:
     """The same neuron on the sidebar's image (a sample, a data-set image or an upload)."""
     st.markdown("#### This neuron on your image")
     st.caption("Pick or upload an image in the sidebar; the neuron is explained at its maximum on that image.")
-    expl = compute.neuron_explanation(selection.model_name, selection.image_id, layer, channel, None, smooth, percentile)
+    expl = compute.neuron_explanation(selection.model_name, selection.image_id, layer, channel, None, render.smooth, render.percentile)
     top, left, bottom, right = expl.receptive_field
     crop = (slice(top, bottom), slice(left, right)) if bottom > top else (slice(None), slice(None))
     cols = st.columns([1, 1, 1, 2])
     cols[0].plotly_chart(figures.image_figure(selection.crop[crop], "receptive field", height=220), key="own_crop")
-    cols[1].plotly_chart(figures.rgba_figure(expl.rgba[crop], "explanation", height=220), key="own_rgba")
+    cols[1].plotly_chart(figures.rgba_figure(expl.rgba[crop], "explanation", height=220, background=render.background), key="own_rgba")
     limit = float(np.abs(expl.contributions).max()) or 1.0
     cols[2].plotly_chart(figures.contribution_figure(expl.contributions[crop], limit, "contributions", height=220), key="own_contrib")
     cols[3].markdown(f"activation **{expl.activation:.4g}** (Σ contributions {expl.contribution_sum:.4g})")

@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 import bcos_core
-from bcos_core.render import symmetric_limit
+from bcos_core.render import BACKGROUNDS, rgba_over_background, symmetric_limit, upscale_nearest
 
 from . import figures
 from .images import SAMPLE_NAMES, sample_image
@@ -36,8 +36,11 @@ def _crop(image: np.ndarray | None, model: bcos_core.LoadedModel) -> np.ndarray:
     return model.preprocess.to_array(Image.fromarray(rgb))
 
 
-def explain_image(image: np.ndarray | None, model_name: str, k: int = 5, smooth: int = 3):
-    """→ (top-k label scores, RGBA explanation image, contribution figure, exactness text) for the top class."""
+def explain_image(image: np.ndarray | None, model_name: str, k: int = 5, smooth: int = 3, background: str = "black"):
+    """→ (top-k label scores, explanation image, contribution figure, exactness text) for the top class.
+
+    The explanation is the RGBA map composited over ``background`` (as the dashboard draws it) and enlarged with
+    nearest-neighbour pixels, so the browser neither blends it with the page nor blurs a 32 px image."""
     model = _model(model_name)
     crop = _crop(image, model)
     x = encoded(crop)
@@ -45,10 +48,10 @@ def explain_image(image: np.ndarray | None, model_name: str, k: int = 5, smooth:
     top = np.argsort(-logits)[: int(k)]
     scores = {model.class_names[i]: float(1 / (1 + np.exp(-logits[i]))) for i in top}
     expl = reduce_explanation(bcos_core.explain(model.model, x, int(top[0])), int(smooth), 99.5)
-    rgba = (np.clip(expl.rgba, 0, 1) * 255).astype(np.uint8)
+    picture = upscale_nearest(rgba_over_background(expl.rgba, background))
     contribution = figures.contribution_figure(expl.contributions, symmetric_limit([expl.contributions]), f"contributions to “{model.class_names[top[0]]}”", background=crop)
     text = f"Σ contributions {expl.contribution_sum:.5f} + bias {expl.bias:.5f} = {expl.contribution_sum + expl.bias:.5f}; model's logit {expl.logit:.5f}"
-    return scores, rgba, contribution, text
+    return scores, picture, contribution, text
 
 
 def delta_image(image: np.ndarray | None, model_name: str, smooth: int = 3):
@@ -80,17 +83,18 @@ def build_demo() -> gr.Blocks:
                     model_name = gr.Dropdown(models, value=bcos_core.DEFAULT_MODEL if bcos_core.DEFAULT_MODEL in models else models[0], label="Model")
                     k = gr.Slider(1, 10, value=5, step=1, label="Top-k")
                     smooth = gr.Dropdown([1, 3, 5, 7, 15], value=3, label="Smoothing")
+                    background = gr.Radio(list(BACKGROUNDS), value="black", label="Explanation background (the paper uses black)")
                     gr.Examples([[sample_image(n)] for n in SAMPLE_NAMES], inputs=[image])
                     button = gr.Button("Explain", variant="primary")
                 with gr.Column(scale=2):
                     scores = gr.Label(label="Top-k (sigmoid probabilities)")
                     with gr.Row():
-                        rgba = gr.Image(label="Explanation (RGBA)", image_mode="RGBA")
+                        rgba = gr.Image(label="Explanation (RGBA, composited)", image_mode="RGB")
                         contribution = gr.Plot(label="Contribution map")
                     exactness = gr.Textbox(label="Exactness")
                     delta_plot = gr.Plot(label="Δ-explanation (top-1 vs top-2)")
                     delta_text = gr.Textbox(label="Δ exactness")
-            button.click(explain_image, [image, model_name, k, smooth], [scores, rgba, contribution, exactness], api_name="explain")
+            button.click(explain_image, [image, model_name, k, smooth, background], [scores, rgba, contribution, exactness], api_name="explain")
             button.click(delta_image, [image, model_name, smooth], [delta_plot, delta_text], api_name="delta")
         with gr.Tab("The B dial (toy)"):
             with gr.Row():

@@ -121,6 +121,20 @@ def explain_classes(model: nn.Module, image: Tensor, targets: Sequence[int] | st
     ]
 
 
+def predicted_linear_maps(model: nn.Module, images: Tensor) -> tuple[Tensor, Tensor]:
+    """(logits (N, classes), rows of W(x) for each image's top class (N, C, H, W)) of a batch of encoded images.
+
+    One forward and one backward pass for the whole batch: an eval-mode model treats the images of a batch
+    independently, so the gradient of the summed top logits is each image's own linear map.
+    """
+    x = images.detach().float().clone().requires_grad_(True)
+    with _eval_mode(model), explanation_mode(model), torch.enable_grad():
+        logits = model(x)
+        top = logits.detach().argmax(1, keepdim=True)
+        (maps,) = torch.autograd.grad(logits.gather(1, top).sum(), x)
+    return logits.detach(), maps
+
+
 def _resolve_targets(targets: Sequence[int] | str, logits: Tensor) -> list[int]:
     num_classes = logits.numel()
     if isinstance(targets, str):

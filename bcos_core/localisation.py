@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,9 +89,15 @@ def tile_scores(maps: Tensor, tiles: int, smooth: int = 1) -> Tensor:
 
 def play(grids: list[Grid], images: Tensor, attribute: AttributionFn, smooth: int = 1, progress: Callable | None = None) -> Tensor:
     """Scores (len(grids), n) of one attribution method; ``images`` are the encoded (N, C, h, w) images the grids index."""
-    scores = []
+    return play_smoothings(grids, images, attribute, (smooth,), progress)[smooth]
+
+
+def play_smoothings(grids: list[Grid], images: Tensor, attribute: AttributionFn, smooths: Sequence[int], progress: Callable | None = None) -> dict[int, Tensor]:
+    """:func:`play` at several smoothings from one attribution per grid (the costly part): {smooth: scores}."""
+    scores: dict[int, list[Tensor]] = {smooth: [] for smooth in smooths}
     for grid in progress(grids) if progress else grids:
         composed = compose_grid(images[list(grid.images)])
         maps = attribute(composed, list(grid.classes))
-        scores.append(tile_scores(maps, len(grid.images), smooth))
-    return torch.stack(scores) if scores else torch.empty(0, 0)
+        for smooth in smooths:
+            scores[smooth].append(tile_scores(maps, len(grid.images), smooth))
+    return {smooth: torch.stack(s) if s else torch.empty(0, 0) for smooth, s in scores.items()}

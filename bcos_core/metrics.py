@@ -9,6 +9,7 @@ import torch
 from torch import Tensor, nn
 from tqdm import tqdm
 
+from .explain import predicted_linear_maps
 from .preprocessing import encode_images
 
 
@@ -48,3 +49,18 @@ def evaluate_classifier(model: nn.Module, images: Tensor, labels: Tensor, class_
     report = classification_report(logits, labels, class_names)
     report["images_per_second"] = round(len(labels) / seconds, 1) if seconds > 0 else None
     return report
+
+
+def explanation_alignment(model: nn.Module, images: Tensor, batch_size: int = 250, progress: bool = False) -> tuple[Tensor, Tensor]:
+    """(cosines (N,), logits (N, classes)): cos(W(x), x) of each image's predicted class over all input dimensions.
+
+    The paper's measure of how well the dynamic linear map aligns with the input it explains: B-cos training
+    maximises it through the |cos|^(B−1) factor of every layer (a B = 1 network need not align at all).
+    """
+    cosines, all_logits = [], []
+    for start in tqdm(range(0, len(images), batch_size), desc="alignment", unit="batch", disable=not progress, leave=False):
+        x = encode_images(images[start : start + batch_size])
+        logits, maps = predicted_linear_maps(model, x)
+        cosines.append(torch.nn.functional.cosine_similarity(maps.flatten(1).double(), x.flatten(1).double(), dim=1).float())
+        all_logits.append(logits)
+    return (torch.cat(cosines), torch.cat(all_logits)) if cosines else (torch.empty(0), torch.empty(0))

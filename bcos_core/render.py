@@ -58,8 +58,26 @@ def diverging_rgb(values: Tensor | np.ndarray, limit: float | None = None, palet
     return np.stack(channels, axis=-1).round().astype(np.uint8)
 
 
-def rgba_over_background(rgba: np.ndarray, background: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> np.ndarray:
-    """Composite an RGBA explanation over a solid colour (papers use black) → (H, W, 3) uint8."""
+BACKGROUNDS: dict[str, tuple[float, float, float]] = {"black": (0.0, 0.0, 0.0), "white": (1.0, 1.0, 1.0)}  # the paper draws on black
+
+
+def rgba_over_background(rgba: np.ndarray, background: str | tuple[float, float, float] = "black") -> np.ndarray:
+    """Composite an RGBA explanation (floats in [0, 1]) over a solid colour → (H, W, 3) uint8: what a person sees.
+
+    ``background`` is a name from :data:`BACKGROUNDS` or an RGB triple in [0, 1].
+    """
+    if isinstance(background, str):
+        if background not in BACKGROUNDS:
+            raise ValueError(f"unknown background {background!r}; choose one of {sorted(BACKGROUNDS)} or give an RGB triple")
+        background = BACKGROUNDS[background]
+    rgba = np.clip(np.asarray(rgba, dtype=np.float64), 0, 1)
     alpha = rgba[..., 3:4]
     rgb = rgba[..., :3] * alpha + np.asarray(background) * (1 - alpha)
     return (rgb * 255).round().clip(0, 255).astype(np.uint8)
+
+
+def upscale_nearest(image: np.ndarray, min_size: int = 256) -> np.ndarray:
+    """Enlarge an (H, W, …) image by the smallest whole factor that makes both sides ≥ ``min_size``, repeating pixels
+    (nearest neighbour), so that a 32 px explanation stays sharp wherever a viewer scales images smoothly."""
+    factor = max(1, -(-min_size // min(image.shape[:2])))
+    return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)

@@ -5,12 +5,13 @@ import streamlit as st
 import bcos_core
 from app import compute, figures
 from app.controls import page_inputs
+from app.evaluation_views import quality_section
 from app.state import init_widget, write_url
 from bcos_core.render import symmetric_limit
 
 st.title("B family")
 st.caption("Higher B forces weights to align with their inputs: explanations become sparser and more object-like, at a small cost in accuracy (paper Tab. 1, Figs. 4–5).")
-selection, smooth, percentile = page_inputs()
+selection, render = page_inputs()
 family = sorted((n for n in bcos_core.list_shipped_models() if n.startswith(compute.FAMILY_PREFIX)), key=lambda n: compute.get_model(n).metadata.b)
 if not family:
     st.info(f"No B-family models are shipped (expected assets/models/{compute.FAMILY_PREFIX}b*.safetensors; see the README's training section).")
@@ -25,18 +26,22 @@ for name in family:
     loaded = compute.get_model(name)
     logits = compute.predictions(name, selection.image_id)
     cls = int(logits.argmax()) if target < 0 else target
-    results.append((loaded, cls, compute.class_explanations(name, selection.image_id, (cls,), smooth, percentile)[0]))
-shared = symmetric_limit([expl.contributions for _, _, expl in results])
-columns = st.columns(len(results))
-for column, (loaded, cls, expl) in zip(columns, results):
+    results.append((loaded, cls, compute.class_explanations(name, selection.image_id, (cls,), render.smooth, render.percentile)[0]))
+crop, _, _ = compute.model_input(family[0], selection.image_id)
+columns = st.columns(len(results) + 1)
+with columns[0]:
+    st.markdown("**input**")
+    st.plotly_chart(figures.image_figure(crop, "what the models see", height=240), key="fam_input")
+for column, (loaded, cls, expl) in zip(columns[1:], results):
     meta = loaded.metadata
     with column:
         st.markdown(f"**B = {meta.b:g}** · test accuracy {meta.metrics.get('test_accuracy', float('nan')):.1%}")
-        st.plotly_chart(figures.rgba_figure(expl.rgba, f"{names[cls]} (logit {expl.logit:.2f})", height=240), key=f"rgba_{meta.b}")
-        st.plotly_chart(figures.contribution_figure(expl.contributions, shared, None, height=240), key=f"contrib_{meta.b}")
+        st.plotly_chart(figures.rgba_figure(expl.rgba, f"{names[cls]} (logit {expl.logit:.2f})", height=240, background=render.background), key=f"rgba_b{meta.b:g}".replace(".", "_"))
+        own_limit = symmetric_limit([expl.contributions])
+        st.plotly_chart(figures.contribution_figure(expl.contributions, own_limit, None, height=240), key=f"contrib_b{meta.b:g}".replace(".", "_"))
         st.caption(f"Σ contributions + bias = {expl.contribution_sum + expl.bias:.4f}; logit {expl.logit:.4f}")
 st.caption(
-    "Contribution maps share one colour scale. Accuracy: CIFAR-10 test set (JPEG copy), from each model's metadata. "
-    "The shipped family was trained for only 6 short epochs each: there accuracy rises with B, unlike the paper's converged "
-    "networks (93.5 % at B = 1 to 92.4 % at B = 2.5), so compare the explanations, not the accuracies."
+    "Each explanation uses its own opacity scale and each contribution map its own colour limits (the colour bar says which): "
+    "the models' logits differ in size, and a shared scale would leave the sharper, higher-B maps almost white."
 )
+quality_section(family)

@@ -10,7 +10,7 @@ from bcos_core.render import symmetric_limit
 
 st.title("Δ-explanations")
 st.caption("The Δ map is W_c1(x)·x − W_c2(x)·x per pixel: orange pixels argue for class 1, blue ones for class 2, and the map sums exactly to the logit gap.")
-selection, smooth, percentile = page_inputs()
+selection, render = page_inputs()
 names, logits, order = ranked_classes(selection)
 init_widget("c1", order[0], int, choices=list(range(len(names))))
 init_widget("c2", order[1], int, choices=list(range(len(names))))
@@ -23,7 +23,7 @@ if class_1 == class_2:
     st.warning("Pick two different classes.")
     st.stop()
 
-first, second, delta = compute.pair_explanations(selection.model_name, selection.image_id, class_1, class_2, smooth, percentile)
+first, second, delta = compute.pair_explanations(selection.model_name, selection.image_id, class_1, class_2, render.smooth, render.percentile)
 exactness_readout(delta, label="logit gap")
 shared = symmetric_limit([first.contributions, second.contributions])
 cols = st.columns(4)
@@ -35,9 +35,9 @@ cols[3].plotly_chart(
     key="delta",
 )
 r = st.columns(4)
-r[1].plotly_chart(figures.rgba_figure(first.rgba, f"{names[class_1]} (RGBA)"), key="first_rgba")
-r[2].plotly_chart(figures.rgba_figure(second.rgba, f"{names[class_2]} (RGBA)"), key="second_rgba")
-r[3].plotly_chart(figures.rgba_figure(delta.rgba, "Δ (RGBA, class 1 evidence)"), key="delta_rgba")
+r[1].plotly_chart(figures.rgba_figure(first.rgba, f"{names[class_1]} (RGBA)", background=render.background), key="first_rgba")
+r[2].plotly_chart(figures.rgba_figure(second.rgba, f"{names[class_2]} (RGBA)", background=render.background), key="second_rgba")
+r[3].plotly_chart(figures.rgba_figure(delta.rgba, "Δ (RGBA, class 1 evidence)", background=render.background), key="delta_rgba")
 
 with st.expander("Most uncertain test images (smallest top-1 / top-2 margin)"):
     try:

@@ -10,7 +10,7 @@ from bcos_core.neuron_index import NeuronIndexError
 
 st.title("Neuron gallery")
 st.caption("What does a neuron encode? Its top images from the data set, each cropped to the neuron's receptive field and explained exactly (paper Fig. 10). Name what you see; labels are saved next to the index.")
-selection, smooth, percentile = page_inputs()
+selection, render = page_inputs()
 try:
     gallery = open_gallery(selection.model_name)
 except NeuronIndexError as error:
@@ -35,4 +35,4 @@ labels = concept_labels(gallery)
 if channel < 0:
     neuron_grid(selection, gallery, layer, labels)
 else:
-    neuron_page(selection, gallery, layer, channel, labels, smooth, percentile)
+    neuron_page(selection, gallery, layer, channel, labels, render)

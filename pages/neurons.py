@@ -10,7 +10,7 @@ from bcos_core.render import symmetric_limit
 
 st.title("Neuron explorer")
 st.caption("Every intermediate neuron of a B-cos network is a dynamic-linear function of the input, so it has an exact explanation too. Negative activations are explained with flipped sign, as in the paper.")
-selection, smooth, percentile = page_inputs()
+selection, render = page_inputs()
 layers = list(selection.loaded.model.feature_layers())
 init_widget("layer", layers[len(layers) // 2], str, choices=layers)
 layer = st.selectbox("Layer", layers, key="layer")
@@ -48,7 +48,7 @@ with left:
 st.session_state.update(_pos_for=(layer, channel), _row=row, _col=col)
 write_url(layer=layer, ch=channel, row=row, col=col)
 
-expl = compute.neuron_explanation(selection.model_name, selection.image_id, layer, channel, (row, col), smooth, percentile)
+expl = compute.neuron_explanation(selection.model_name, selection.image_id, layer, channel, (row, col), render.smooth, render.percentile)
 with right:
     st.markdown(f"**{layer}[{channel}] at (row {row}, col {col})**: activation {expl.activation:.5f}" + (" (negative: explanation sign-flipped)" if expl.activation < 0 else ""))
     top, left_edge, bottom, right_edge = expl.receptive_field
@@ -60,5 +60,5 @@ crop = (slice(top, bottom), slice(left_edge, right_edge)) if bottom > top else (
 limit = symmetric_limit([expl.contributions[crop]])
 cols = st.columns(3)
 cols[0].plotly_chart(figures.image_figure(selection.crop[crop], "receptive field"), key="rf")
-cols[1].plotly_chart(figures.rgba_figure(expl.rgba[crop], "explanation (RGBA)"), key="neuron_rgba")
+cols[1].plotly_chart(figures.rgba_figure(expl.rgba[crop], "explanation (RGBA)", background=render.background), key="neuron_rgba")
 cols[2].plotly_chart(figures.contribution_figure(expl.contributions[crop], limit, "contributions"), key="neuron_contrib")

@@ -7,7 +7,9 @@ import torch
 from torch import nn
 
 import bcos_core
+from bcos_core.explain import predicted_linear_maps
 from bcos_core.layers import BcosConv2d, LogitLayer
+from bcos_core.metrics import explanation_alignment
 from bcos_core.models import BcosClassifier
 from bcos_core.zoo import random_model
 
@@ -98,3 +100,24 @@ def test_batched_neurons_equal_single_explanations(model) -> None:
         assert batched.completeness_error < 1e-4
     with pytest.raises(ValueError, match="positions"):
         bcos_core.explain_neurons(model, images, "layer2.0.conv1", 5, [None])
+
+
+def test_predicted_linear_maps_of_a_batch_equal_single_explanations(model) -> None:
+    images = torch.stack([_image() for _ in range(4)])
+    logits, maps = predicted_linear_maps(model, images)
+    for image, row, linear_map in zip(images, logits, maps):
+        single = bcos_core.explain(model, image)
+        assert single.target == int(row.argmax())
+        torch.testing.assert_close(linear_map, single.linear_map, rtol=1e-5, atol=1e-8)
+        assert abs(float((image * linear_map).sum()) + model.logit_bias - float(row.max())) < 1e-4 * max(1.0, abs(float(row.max())))
+
+
+def test_alignment_is_the_cosine_of_each_images_own_linear_map(model) -> None:
+    images = torch.rand(5, 3, 32, 32)
+    cosines, logits = explanation_alignment(model, images, batch_size=2)
+    assert cosines.shape == (5,) and logits.shape == (5, 10)
+    for image, cosine in zip(images, cosines):
+        x = torch.cat([image, 1 - image])
+        linear_map = bcos_core.explain(model, x).linear_map
+        expected = float((linear_map * x).sum() / (linear_map.norm() * x.norm()))
+        assert abs(float(cosine) - expected) < 1e-5

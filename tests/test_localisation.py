@@ -8,7 +8,7 @@ import torch
 
 import bcos_core
 from bcos_core.attribution import BCOS, DEEPLIFT, attribution_method, available_methods, deletion_curve
-from bcos_core.localisation import Grid, compose_grid, confident_images, play, sample_grids, tile_scores
+from bcos_core.localisation import Grid, compose_grid, confident_images, play, play_smoothings, sample_grids, tile_scores
 from bcos_core.zoo import random_model
 
 
@@ -152,6 +152,22 @@ def test_play_scores_every_tile(bcos_model) -> None:
     grids = [Grid(tuple(range(9)), tuple(range(9))), Grid(tuple(range(9, 18)), (9, 8, 7, 6, 5, 4, 3, 2, 1))]
     scores = play(grids, images, attribution_method(BCOS, bcos_model))
     assert scores.shape == (2, 9) and ((scores >= 0) & (scores <= 1)).all()
+
+
+def test_several_smoothings_from_one_pass_equal_separate_games(bcos_model) -> None:
+    images = torch.stack([torch.cat([x, 1 - x]) for x in torch.rand(9, 3, 16, 16)])
+    grids = [Grid(tuple(range(9)), tuple(range(9)))]
+    calls = []
+
+    def counting(image, classes):
+        calls.append(1)
+        return attribution_method(BCOS, bcos_model)(image, classes)
+
+    together = play_smoothings(grids, images, counting, (3, 1))
+    assert len(calls) == 1 and set(together) == {3, 1}
+    for smooth in (3, 1):
+        assert torch.equal(together[smooth], play(grids, images, attribution_method(BCOS, bcos_model), smooth))
+    assert not torch.equal(together[3], together[1])
 
 
 def test_deletion_curve_starts_at_the_logit_and_ends_at_a_black_image(bcos_model) -> None:

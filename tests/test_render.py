@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from bcos_core.render import diverging_rgb, explanation_to_rgba, rgba_over_background, symmetric_limit
+from bcos_core.render import diverging_rgb, explanation_to_rgba, rgba_over_background, symmetric_limit, upscale_nearest
 
 bcos = pytest.importorskip("bcos", reason="the official bcos package is the rendering oracle")
 
@@ -49,3 +49,21 @@ def test_rgba_composite_on_black() -> None:
     rgba[0, 1] = [1.0, 0.5, 0.0, 0.5]
     out = rgba_over_background(rgba)
     assert out[0, 0].tolist() == [0, 0, 0] and out[0, 1].tolist() == [128, 64, 0]
+
+
+def test_rgba_composite_on_white_and_named_backgrounds() -> None:
+    rgba = np.zeros((1, 2, 4))
+    rgba[0, 1] = [1.0, 0.5, 0.0, 0.5]
+    white = rgba_over_background(rgba, "white")
+    assert white[0, 0].tolist() == [255, 255, 255] and white[0, 1].tolist() == [255, 191, 128]
+    assert (rgba_over_background(rgba, "black") == rgba_over_background(rgba, (0.0, 0.0, 0.0))).all()
+    with pytest.raises(ValueError, match="unknown background"):
+        rgba_over_background(rgba, "grey")
+
+
+def test_nearest_upscaling_repeats_pixels_to_at_least_the_size() -> None:
+    image = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    big = upscale_nearest(image, 7)
+    assert big.shape == (8, 12, 3)  # factor 4: the smallest whole factor making both sides ≥ 7
+    assert (big[::4, ::4] == image).all() and (big[3::4, 3::4] == image).all()
+    assert upscale_nearest(image, 1).shape == image.shape

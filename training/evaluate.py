@@ -3,6 +3,7 @@
     python -m training.evaluate [--model cifar10_fastnet_b2 | path/to/model.safetensors] [--data ../shared/data/cifar10/test]
     python -m training.evaluate --localisation [--model A --model B …] [--methods all] [--grids 500] [--posthoc-grids 100]
                                 [--out results.json] [--plot results.png]
+    python -m training.evaluate --quality [--model A --model B …] [--grids 500] [--out quality.json] [--sheet sheet.png]
 
 Accuracy mode prints accuracy, per-class accuracy, the confusion matrix (rows: true, columns: predicted) and
 throughput. Localisation mode scores the model-inherent B-cos contributions and the post-hoc methods (Captum) in
@@ -19,7 +20,7 @@ from pathlib import Path
 import torch
 
 from bcos_core.attribution import BCOS, POST_HOC
-from bcos_core.checkpoints import CheckpointError
+from bcos_core.checkpoints import CheckpointError, atomic_write_bytes
 from bcos_core.metrics import evaluate_classifier
 from bcos_core.zoo import DEFAULT_MODEL, load_model
 
@@ -44,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     localisation.add_argument("--out", type=Path, help="also write the JSON here")
     localisation.add_argument("--append", action="store_true", help="add these models to the results already in --out (same data, grids and smoothing)")
     localisation.add_argument("--plot", type=Path, help="save the box plot (PNG) here")
+    quality = parser.add_argument_group("explanation quality (accuracy, localisation at smoothing 3 and 1, alignment, explanation sheet)")
+    quality.add_argument("--quality", action="store_true", help="measure explanation quality of every --model (uses --grids, --out)")
+    quality.add_argument("--sheet", type=Path, help="with --quality: save the explanation sheet (PNG) here")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -60,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.localisation:
         return _localisation(models, data, data_path, args)
+    if args.quality:
+        return _quality(models, data, data_path, args)
     loaded = models[0]
     report = evaluate_classifier(loaded.model, data.images, data.labels, data.classes, args.batch_size, args.bf16, progress=True)
     report = {"model": loaded.name, "data": str(data_path), **report}
@@ -94,11 +100,23 @@ def _localisation(models: list, data, data_path: Path, args: argparse.Namespace)
     return 0
 
 
+def _quality(models: list, data, data_path: Path, args: argparse.Namespace) -> int:
+    from . import quality
+
+    results = quality.run(models, data, data_path, args.grids, args.sheet)
+    text = json.dumps(results, indent=1)
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(args.out, (text + "\n").encode())
+    return 0
+
+
 def _record_accuracy(model: str, report: dict) -> None:
     """Write the measured accuracy into the model's metadata (``metrics.test_accuracy``), atomically."""
     from dataclasses import asdict
 
-    from bcos_core.checkpoints import atomic_write_bytes, checkpoint_paths, read_metadata
+    from bcos_core.checkpoints import checkpoint_paths, read_metadata
     from bcos_core.zoo import MODELS_DIR, list_shipped_models
 
     path = MODELS_DIR / model if model in list_shipped_models() else Path(model)

@@ -26,13 +26,17 @@ def _v1_logit_temperature(b: float, num_layers: int = 9) -> float:
 class BcosVGG9(BcosClassifier):
     """The paper's 9-layer CIFAR-10 network (Böhle et al., CVPR 2022, Sec. 5): 9 B-cos convs, no norms."""
 
-    widths = (64, 64, 128, 128, 128, 256, 256, 256)
+    paper_widths = (64, 64, 128, 128, 128, 256, 256, 256)
     strides = (1, 1, 2, 1, 1, 2, 1, 1)
 
-    def __init__(self, num_classes: int = 10, b: float = 2.0, max_out: int = 2, logit_temperature: float | None = None) -> None:
+    def __init__(
+        self, num_classes: int = 10, b: float = 2.0, max_out: int = 2, logit_temperature: float | None = None, widths: tuple[int, ...] = paper_widths
+    ) -> None:
         super().__init__()
+        if len(widths) != len(self.strides):
+            raise ValueError(f"the 9-layer network has {len(self.strides)} hidden widths, got {len(widths)}")
         layers, in_channels = [], 6
-        for width, stride in zip(self.widths, self.strides):
+        for width, stride in zip(widths, self.strides):
             layers.append(BcosConv2d(in_channels, width, 3, stride, 1, b=b, max_out=max_out))
             in_channels = width
         self.features = nn.Sequential(*layers)
@@ -82,10 +86,13 @@ class BcosFastNet(BcosClassifier):
 
 
 @register_model("bcos_vgg9_cifar10", dataset="cifar10", input_size=32)
-def bcos_vgg9(*, b: float = 2.0, max_out: int = 2, num_classes: int = 10, v1_temperature: bool = True) -> BcosVGG9:
-    """Paper's 9-layer network with MaxOut 2; ``v1_temperature`` folds the v1 layer scales into the logit layer."""
+def bcos_vgg9(
+    *, b: float = 2.0, max_out: int = 2, num_classes: int = 10, v1_temperature: bool = True, widths: tuple[int, ...] = BcosVGG9.paper_widths
+) -> BcosVGG9:
+    """Paper's 9-layer network with MaxOut 2; ``v1_temperature`` folds the v1 layer scales into the logit layer;
+    ``widths`` narrows it (the paper's are 64, 64, 128, 128, 128, 256, 256, 256)."""
     temperature = _v1_logit_temperature(b) if v1_temperature else None
-    return BcosVGG9(num_classes, b, max_out, temperature)
+    return BcosVGG9(num_classes, b, max_out, temperature, tuple(widths))
 
 
 @register_model("bcos_vgg9_nomaxout_cifar10", dataset="cifar10", input_size=32)

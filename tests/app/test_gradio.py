@@ -20,9 +20,9 @@ MODEL = "cifar10_fastnet_b2"
 
 
 def test_explain_is_exact() -> None:
-    scores, rgba, figure, text = gradio_demo.explain_image(sample_image("chelsea"), MODEL, k=3)
+    scores, picture, figure, text = gradio_demo.explain_image(sample_image("chelsea"), MODEL, k=3)
     assert len(scores) == 3 and all(0 <= p <= 1 for p in scores.values())
-    assert rgba.shape == (32, 32, 4) and figure.data[-1].type == "heatmap"
+    assert picture.shape == (256, 256, 3) and figure.data[-1].type == "heatmap"
     explained, logit = float(text.split("= ")[1].split(";")[0]), float(text.rsplit(" ", 1)[1])
     assert explained == pytest.approx(logit, abs=2e-5)
 
@@ -38,7 +38,23 @@ def test_missing_or_odd_images() -> None:
     with pytest.raises(gr.Error, match="Upload or pick"):
         gradio_demo.explain_image(None, MODEL)
     grey = np.full((40, 50), 200, dtype=np.uint8)
-    assert gradio_demo.explain_image(grey, MODEL)[1].shape == (32, 32, 4)
+    assert gradio_demo.explain_image(grey, MODEL)[1].shape == (256, 256, 3)
+
+
+@pytest.mark.parametrize("background", ["black", "white"])
+def test_explanation_is_the_composite_enlarged_with_sharp_pixels(background: str) -> None:
+    import bcos_core
+    from bcos_core.render import explanation_to_rgba, rgba_over_background
+
+    loaded = bcos_core.load_model(MODEL)
+    x = loaded.preprocess(Image.fromarray(sample_image("chelsea")))[0]
+    expl = bcos_core.explain(loaded.model, x)
+    expected = rgba_over_background(explanation_to_rgba(expl.image, expl.linear_map, 3, 99.5), background)
+    picture = gradio_demo.explain_image(sample_image("chelsea"), MODEL, smooth=3, background=background)[1]
+    blocks = picture.reshape(32, 8, 32, 8, 3)
+    assert (blocks == expected[:, None, :, None]).all()  # every 8 × 8 block is one composited pixel, no blending
+    other = rgba_over_background(explanation_to_rgba(expl.image, expl.linear_map, 3, 99.5), "white" if background == "black" else "black")
+    assert (other != expected).any()
 
 
 def test_client_round_trip() -> None:

@@ -1,0 +1,59 @@
+"""``python -m training.evaluate --quality``: the sheet's layout on generated images, the whole command on real CIFAR-10 images."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from training import evaluate
+from training.quality import SHEET_TILE, compose_sheet, sheet_indices
+
+
+def test_sheet_takes_the_first_images_of_every_class_in_class_order() -> None:
+    labels = torch.tensor([1, 0, 0, 1, 2, 0, 2, 1, 2])
+    assert sheet_indices(labels, 2) == [1, 2, 0, 3, 4, 6]
+
+
+def test_sheet_has_a_row_per_model_under_the_inputs_and_frames_wrong_predictions() -> None:
+    inputs = [np.full((32, 32, 3), 200, np.uint8) for _ in range(3)]
+    tiles = [np.full((32, 32, 3), value, np.uint8) for value in (0, 60, 120)]
+    sheet = np.asarray(compose_sheet(inputs, [("model a", tiles, [True, False, True])], ["cat", "dog", "car"]))
+    label_width, title_height, step = 150, 16, SHEET_TILE + 4
+    assert sheet.shape == (title_height + 2 * step, label_width + 3 * step, 3)
+    centre = lambda row, col: sheet[title_height + row * step + SHEET_TILE // 2, label_width + col * step + SHEET_TILE // 2]  # noqa: E731
+    assert centre(0, 0).tolist() == [200] * 3 and centre(1, 2).tolist() == [120] * 3
+    frame = sheet[title_height + step + 1, label_width + step + SHEET_TILE // 2]
+    assert frame.tolist() == [230, 0, 0]  # the second model tile is a wrong prediction
+    assert sheet[title_height + step + 1, label_width + SHEET_TILE // 2].tolist() == [0, 0, 0]  # a right one is not framed
+
+
+@pytest.fixture(scope="module")
+def small_cifar_test(cifar_root, tmp_path_factory):
+    """The first 30 test images of every class, copied to a temporary ImageFolder (never into the repository)."""
+    root = tmp_path_factory.mktemp("cifar_small") / "test"
+    for class_dir in sorted((cifar_root / "test").iterdir()):
+        (root / class_dir.name).mkdir(parents=True)
+        for path in sorted(class_dir.iterdir())[:30]:
+            shutil.copy(path, root / class_dir.name / path.name)
+    return root
+
+
+def test_quality_cli_reports_accuracy_localisation_alignment_and_writes_the_sheet(small_cifar_test, tmp_path, capsys) -> None:
+    out, sheet = tmp_path / "quality.json", tmp_path / "sheet.png"
+    args = ["--quality", "--model", "cifar10_fastnet_b2", "--data", str(small_cifar_test), "--cache-dir", "", "--grids", "3", "--out", str(out), "--sheet", str(sheet)]
+    assert evaluate.main(args) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == json.loads(out.read_text())
+    model = printed["models"]["cifar10_fastnet_b2"]
+    assert 0.6 < model["test_accuracy"] <= 1 and model["grids"] == 3
+    assert set(model["localisation"]) == {"3", "1"} and all(entry["n"] == 27 for entry in model["localisation"].values())
+    assert model["localisation"]["3"]["mean"] != model["localisation"]["1"]["mean"]
+    assert 0 < model["alignment"]["mean"] < 1 and model["alignment"]["std"] > 0
+    assert len(printed["sheet"]["images"]) == 20
+    image = Image.open(sheet)
+    assert image.size == (150 + 20 * (SHEET_TILE + 4), 16 + 2 * (SHEET_TILE + 4))

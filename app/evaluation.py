@@ -64,12 +64,12 @@ def model_groups(results: dict) -> tuple[list[str], list[str], list[str]]:
     return [n for n in models if n not in baselines and n not in family], baselines, family
 
 
-def _box(entry: dict, name: str, color: str, x: str | None = None) -> go.Box:
+def _box(entry: dict, name: str, color: str, grids: int, x: str | None = None) -> go.Box:
     """A box from a stored five-number summary (the raw scores are not shipped)."""
     return go.Box(
         name=name, x=[x or name], q1=[entry["q1"]], median=[entry["median"]], q3=[entry["q3"]], lowerfence=[entry["lower_whisker"]],
         upperfence=[entry["upper_whisker"]], mean=[entry["mean"]], marker_color=color, boxpoints=False,
-        hovertemplate=f"{name}<br>mean {entry['mean']:.3f} · median {entry['median']:.3f}<br>{entry['n']:,} tiles from {entry['grids']} grids<extra></extra>",
+        hovertemplate=f"{name}<br>mean {entry['mean']:.3f} · median {entry['median']:.3f}<br>{entry['n']:,} tiles from {grids} grids<extra></extra>",
     )
 
 
@@ -83,24 +83,28 @@ def methods_figure(results: dict, model_names: list[str], titles: list[str]) -> 
     fig = make_subplots(rows=1, cols=len(model_names), shared_yaxes=True, subplot_titles=titles)
     for column, name in enumerate(model_names, 1):
         for method, entry in results["models"][name]["methods"].items():
-            fig.add_trace(_box(entry, method, METHOD_COLORS.get(method, "#333")), row=1, col=column)
+            fig.add_trace(_box(entry, method, METHOD_COLORS.get(method, "#333"), entry["grids"]), row=1, col=column)
         _reference_lines(fig, row=1, col=column)
     fig.update_yaxes(range=[0, 1.05], title_text="localisation score", row=1, col=1)
     fig.update_layout(height=420, showlegend=False, margin=dict(l=4, r=4, t=40, b=4))
     return fig
 
 
-def b_family_figure(results: dict, family: list[str]) -> go.Figure:
-    """Paper Fig. 5: localisation of the B-cos contributions (boxes) and test accuracy (crosses) per B."""
+def b_family_figure(quality: dict, family: list[str]) -> go.Figure:
+    """Paper Fig. 5 from the stored quality results: localisation at the paper's smoothing (boxes), alignment (diamonds)
+    and test accuracy (crosses, right axis) per B."""
     fig = make_subplots(specs=[[{"secondary_y": True}]])
-    labels = [f"B = {results['models'][n]['b']:g}" for n in family]
+    models, smooth = quality["models"], str(quality["smoothings"][0])
+    labels = [f"B = {models[n]['b']:g}" for n in family]
     for name, label in zip(family, labels):
-        fig.add_trace(_box(results["models"][name]["methods"][BCOS], label, METHOD_COLORS[BCOS], x=label), secondary_y=False)
-    accuracy = [100 * results["models"][n]["test_accuracy"] for n in family]
+        fig.add_trace(_box(models[name]["localisation"][smooth], label, METHOD_COLORS[BCOS], models[name]["grids"], x=label), secondary_y=False)
+    fig.add_trace(go.Scatter(x=labels, y=[models[n]["alignment"]["mean"] for n in family], mode="markers+lines", name="alignment",
+                             marker=dict(symbol="diamond", size=10, color="#9467bd"), hovertemplate="%{x}: alignment %{y:.3f}<extra></extra>"), secondary_y=False)
+    accuracy = [100 * models[n]["test_accuracy"] for n in family]
     fig.add_trace(go.Scatter(x=labels, y=accuracy, mode="markers+lines", marker=dict(symbol="x", size=12, color="black"), name="test accuracy",
                              hovertemplate="%{x}: %{y:.1f} %<extra></extra>"), secondary_y=True)
     _reference_lines(fig)
-    fig.update_yaxes(title_text="localisation score", range=[0, 1.05], secondary_y=False)
+    fig.update_yaxes(title_text=f"localisation (smoothing {smooth}) · alignment", range=[0, 1.05], secondary_y=False)
     fig.update_yaxes(title_text="test accuracy (%)", secondary_y=True, showgrid=False)
     fig.update_layout(height=380, showlegend=False, margin=dict(l=4, r=4, t=10, b=4))
     return fig
@@ -183,7 +187,7 @@ def findings(results: dict) -> list[str]:
             lines.append(f"**{name}**: the model-inherent contributions localise best (mean {own:.3f} on the post-hoc grids; best post-hoc: {best_name}, {best:.3f}), as in the paper.")
         else:
             lines.append(f"**{name}**: unlike the paper, {best_name} localises as well or better ({best:.3f}) than the model-inherent contributions ({own:.3f}) on these grids.")
-    main, baselines, family = model_groups(results)
+    main, baselines, _ = model_groups(results)
     if baselines and main and BCOS in models[main[0]]["methods"]:
         best_name, best = max(((m, e["mean"]) for m, e in models[baselines[0]]["methods"].items()), key=lambda item: item[1])
         entry = models[main[0]]["methods"][BCOS]
@@ -197,9 +201,20 @@ def findings(results: dict) -> list[str]:
                 f"({own:.3f}, each model on its own first {results['posthoc_grids']} grids). Grad-CAM and Occlusion give coarse maps (one value per "
                 f"feature cell or patch), which suits whole tiles; the baseline's best pixel-level method reaches {pixel_level:.3f}."
             )
-    family_models = [models[n] for n in family]
-    if len(family_models) > 1:
-        means = [m["methods"][BCOS]["mean"] for m in family_models if BCOS in m["methods"]]
-        trend = "rises monotonically with B, as in the paper's Fig. 5" if all(a < b for a, b in zip(means, means[1:])) else "does not rise monotonically with B, unlike the paper's Fig. 5"
-        lines.append("B family: mean localisation " + ", ".join(f"{m['b']:g} → {v:.3f}" for m, v in zip(family_models, means)) + f"; it {trend}.")
+    return lines
+
+
+def family_findings(quality: dict, family: list[str]) -> list[str]:
+    """Whether localisation (paper's smoothing) and alignment rise with B, as in the paper (computed from the stored numbers)."""
+    if len(family) < 2:
+        return []
+    models, smooth = quality["models"], str(quality["smoothings"][0])
+    lines = []
+    for what, values in (
+        (f"mean localisation (smoothing {smooth})", [models[n]["localisation"][smooth]["mean"] for n in family]),
+        ("alignment", [models[n]["alignment"]["mean"] for n in family]),
+    ):
+        rises = all(a < b for a, b in zip(values, values[1:]))
+        trend = "rises monotonically with B, as in the paper" if rises else "does not rise monotonically with B, unlike the paper"
+        lines.append(f"B family: {what} " + ", ".join(f"B {models[n]['b']:g} → {v:.3f}" for n, v in zip(family, values)) + f"; it {trend}.")
     return lines

@@ -25,7 +25,7 @@ def stored_results_section() -> None:
         st.info("No stored results (assets/evaluation/localisation.json): create them with `python -m training.evaluate --localisation --out assets/evaluation/localisation.json`.")
         return
     models = results["models"]
-    main, baselines, family = evaluation.model_groups(results)
+    main, baselines, _ = evaluation.model_groups(results)
     main = main[:1]
     shown = main + baselines[:1]
     titles = [f"{n} ({'B-cos' if n in main else 'ReLU baseline'}, {100 * models[n]['test_accuracy']:.1f} %)" for n in shown]
@@ -33,9 +33,6 @@ def stored_results_section() -> None:
     st.plotly_chart(evaluation.methods_figure(results, shown, titles), key="methods_boxes")
     st.dataframe({n: mean_scores(models[n], results["posthoc_grids"]) for n in shown},
                  column_config={n: st.column_config.NumberColumn(f"{n}: mean score", format="%.3f") for n in shown})
-    if family:
-        st.subheader("Localisation and accuracy versus B (paper Fig. 5)")
-        st.plotly_chart(evaluation.b_family_figure(results, family), key="b_family_boxes")
     for line in evaluation.findings(results):
         st.markdown(f"- {line}")
     st.caption(
@@ -55,6 +52,13 @@ def quality_section(names: list[str] | None = None) -> None:
     if not rows:
         return
     st.subheader("Explanation quality")
+    family = evaluation.model_groups(results)[2]
+    family = [n for n in family if n in (names or family)]
+    if len(family) > 1:
+        st.subheader("Localisation, alignment and accuracy versus B (paper Fig. 5)")
+        st.plotly_chart(evaluation.b_family_figure(results, family), key="b_family_boxes")
+        for line in evaluation.family_findings(results, family):
+            st.markdown(f"- {line}")
     st.dataframe(rows, hide_index=True, column_config={k: st.column_config.NumberColumn(format="%.3f") for k in rows[0] if k not in ("model", "B")})
     sheet = evaluation.QUALITY_PATH.parent / (results["sheet"]["path"] or "")
     if results["sheet"]["path"] and sheet.exists():

@@ -98,6 +98,12 @@ def compose_sheet(inputs: list[np.ndarray], rows: list[tuple[str, list[np.ndarra
     return sheet
 
 
+def model_labels(models: list[LoadedModel]) -> list[str]:
+    """Names to report: the model's name, or its folder's name where several files share one (runs/x/model.safetensors)."""
+    names = [m.name for m in models]
+    return [m.weights_path.parent.name if names.count(m.name) > 1 and m.weights_path is not None else m.name for m in models]
+
+
 def run(models: list[LoadedModel], data: InMemoryDataset, data_root: Path, grids: int, sheet_path: Path | None = None) -> dict:
     """Quality of every model, with what was measured on what; writes the explanation sheet when ``sheet_path`` is given."""
     torch.manual_seed(0)
@@ -110,12 +116,31 @@ def run(models: list[LoadedModel], data: InMemoryDataset, data_root: Path, grids
         "models": {},
     }
     rows = []
-    for loaded in models:
-        results["models"][loaded.name] = measure_quality(loaded, data, grids)
+    for label, loaded in zip(model_labels(models), models):
+        results["models"][label] = measure_quality(loaded, data, grids)
         tiles, correct = sheet_row(loaded, data, indices)
-        rows.append((loaded.name, tiles, correct))
+        rows.append((label, tiles, correct))
     if sheet_path is not None:
         inputs = [data.images[i].permute(1, 2, 0).numpy() for i in indices]
         sheet_path.parent.mkdir(parents=True, exist_ok=True)
         compose_sheet(inputs, rows, [data.classes[int(data.labels[i])] for i in indices]).save(sheet_path)
     return results
+
+
+def markdown_table(results: dict) -> str:
+    """The README's table of stored quality results: one row per model."""
+    smoothings = results["smoothings"]
+    header = ["model", "B", "test accuracy", *(f"localisation (smoothing {s})" for s in smoothings), "alignment"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, model in results["models"].items():
+        cells = [f"`{name}`", f"{model['b']:g}" if model["b"] is not None else "–", f"{100 * model['test_accuracy']:.2f} %",
+                 *(f"{model['localisation'][str(s)]['mean']:.3f}" for s in smoothings), f"{model['alignment']['mean']:.3f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # python -m training.quality assets/evaluation/quality.json → the README's Markdown table
+    import json
+    import sys
+
+    print(markdown_table(json.loads(Path(sys.argv[1]).read_text())))

@@ -30,6 +30,7 @@ from .config import TrainConfig, load_config
 from .data import InMemoryDataset, default_data_root, load_image_folder, load_torchvision_cifar10
 from .distributed import ProcessGroup, init_distributed, shutdown_distributed
 from .loop import EpochProgress, epoch_permutation, train_one_epoch
+from .hardware import resolve_bf16
 from .state import load_training_state, save_training_state
 
 
@@ -94,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", action="store_true", help="continue from <out_dir>/last.safetensors")
     args, overrides = parser.parse_known_args(argv)
     cfg = load_config(args.config, overrides)
+    cfg.run.bf16 = resolve_bf16(cfg.run.bf16)
     group = init_distributed()
     if cfg.run.threads:
         torch.set_num_threads(cfg.run.threads)

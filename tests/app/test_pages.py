@@ -60,9 +60,22 @@ def test_neuron_page_deep_link_position() -> None:
 
 
 def test_b_family_page() -> None:
+    import bcos_core
+    from app.evaluation import stored_quality
+
     at = _open("pages/b_family.py")
     assert at.title[0].value == "B family"
-    assert at.info or len(at.get("plotly_chart")) >= 2
+    family = [n for n in bcos_core.list_shipped_models() if n.startswith("cifar10_bfamily_")]
+    if not family:
+        assert at.info
+        return
+    assert len(at.get("plotly_chart")) >= 1 + 2 * len(family)  # the input, then each member's explanation and contributions
+    quality = stored_quality()
+    stored = [n for n in family if quality and n in quality["models"]]
+    if len(stored) > 1:
+        assert any("versus B" in s.value for s in at.subheader) and len(at.dataframe) == 1
+        table = at.dataframe[0].value
+        assert sorted(table["model"]) == sorted(stored) and (table["alignment cos(W(x), x)"] > 0).all()
 
 
 def test_toy_page_deep_link_restores_b_and_problem() -> None:

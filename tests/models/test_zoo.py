@@ -56,3 +56,13 @@ def test_intermediate_neurons_are_complete(model_and_image) -> None:
         assert expl.activation == pytest.approx(float(activations[channel].max()), rel=1e-5)
         assert expl.logit == pytest.approx(abs(expl.activation), rel=1e-6)
         _assert_complete(expl)
+
+
+def test_the_paper_network_narrows_to_given_widths_and_stays_exact() -> None:
+    widths = [8, 8, 16, 16, 16, 24, 24, 24]
+    model = bcos_core.build_model("bcos_vgg9_cifar10", widths=widths).eval()
+    assert [layer.out_channels for layer in model.features] == widths and model.classifier.in_channels == 24
+    image = torch.rand(3, 32, 32)
+    _assert_complete(bcos_core.explain(model, torch.cat([image, 1 - image])))
+    with pytest.raises(ValueError, match="8 hidden widths"):
+        bcos_core.build_model("bcos_vgg9_cifar10", widths=[8, 8])

@@ -57,3 +57,25 @@ def test_quality_cli_reports_accuracy_localisation_alignment_and_writes_the_shee
     assert len(printed["sheet"]["images"]) == 20
     image = Image.open(sheet)
     assert image.size == (150 + 20 * (SHEET_TILE + 4), 16 + 2 * (SHEET_TILE + 4))
+
+
+def test_models_sharing_a_file_name_are_labelled_by_their_folder(tmp_path) -> None:
+    from types import SimpleNamespace
+
+    from training.quality import model_labels
+
+    a, b, c = (SimpleNamespace(name=n, weights_path=tmp_path / d / f"{n}.safetensors") for n, d in (("model", "fastnet"), ("model", "vgg9"), ("cifar10_fastnet_b2", "models")))
+    assert model_labels([a, b, c]) == ["fastnet", "vgg9", "cifar10_fastnet_b2"]
+
+
+def test_markdown_table_has_a_row_per_model_with_the_stored_figures() -> None:
+    from training.quality import markdown_table
+
+    entry = lambda mean: {"mean": mean}  # noqa: E731
+    results = {"smoothings": [3, 1], "models": {
+        "a": {"b": 2.0, "test_accuracy": 0.8864, "localisation": {"3": entry(0.9634), "1": entry(0.817)}, "alignment": {"mean": 0.2604}},
+        "b": {"b": None, "test_accuracy": 0.5, "localisation": {"3": entry(0.5), "1": entry(0.25)}, "alignment": {"mean": 0.1}},
+    }}
+    lines = markdown_table(results).splitlines()
+    assert lines[0] == "| model | B | test accuracy | localisation (smoothing 3) | localisation (smoothing 1) | alignment |"
+    assert lines[2] == "| `a` | 2 | 88.64 % | 0.963 | 0.817 | 0.260 |" and lines[3].startswith("| `b` | – | 50.00 %")

@@ -139,3 +139,16 @@ def test_conventional_baseline_trains_with_the_same_pipeline(tiny_data, tmp_path
     assert meta["arch"] == "conventional_fastnet_cifar10" and meta["arch_kwargs"] == {}  # no B: not a B-cos network
     loaded = load_model(tmp_path / "model.safetensors")
     assert loaded.model(torch.rand(2, 6, 32, 32)).shape == (2, 2)
+
+
+def test_bf16_is_used_only_where_the_cpu_has_native_bf16(tmp_path, capsys) -> None:
+    from training.hardware import cpu_has_native_bf16, resolve_bf16
+
+    avx2, amx = tmp_path / "avx2", tmp_path / "amx"
+    avx2.write_text("flags\t\t: fpu sse2 avx2 fma\n")
+    amx.write_text("flags\t\t: fpu avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n")
+    assert not cpu_has_native_bf16(avx2) and cpu_has_native_bf16(amx)
+    assert cpu_has_native_bf16(tmp_path / "missing")
+    assert resolve_bf16(False) is False
+    assert resolve_bf16(True) is cpu_has_native_bf16()
+    assert ("no native bfloat16" in capsys.readouterr().err) is (not cpu_has_native_bf16())

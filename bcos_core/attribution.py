@@ -7,12 +7,14 @@ mode): that is what they would explain on any network.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
 
 from .explain import explain_classes
+from .layers import running_statistics
 from .localisation import AttributionFn
 
 BCOS = "B-cos contributions"
@@ -29,18 +31,16 @@ def _bcos(model: nn.Module) -> AttributionFn:
 
 
 def _captum(model: nn.Module, make: Callable[[nn.Module], Callable[..., Tensor]]) -> AttributionFn:
-    """A Captum method applied to n copies of the image, one target class each (one batched call)."""
-    method = make(model)
+    """A Captum method applied to n copies of the image, one target class each (one batched call).
+
+    Captum registers hooks on the model it is given, so it gets a private evaluation-mode copy: the caller's model,
+    which other threads may be using, is never touched.
+    """
+    method = make(copy.deepcopy(model).eval())
 
     def attribute(image: Tensor, classes: list[int]) -> Tensor:
         batch = image[None].expand(len(classes), *image.shape).clone().requires_grad_(True)
-        was_training = model.training
-        model.eval()
-        try:
-            maps = method(batch, torch.tensor(classes))
-        finally:
-            model.train(was_training)
-        return maps.detach().sum(1)
+        return method(batch, torch.tensor(classes)).detach().sum(1)
 
     return attribute
 
@@ -146,10 +146,7 @@ def deletion_curve(model: nn.Module, image: Tensor, target: int, attribution: Te
         removed = order[: int(round(float(fraction) * height * width))]
         flat = batch[row].view(channels, -1)
         flat[:, removed] = fill[:, None]
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
+    with torch.no_grad(), running_statistics(model):
         logits = model(batch)[:, target]
-    model.train(was_training)
     return fractions, logits
 

@@ -11,14 +11,13 @@ separately: Σ contributions + bias = logit.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
-from .layers import explanation_mode
+from .layers import explanation_mode, forward_to, running_statistics
 
 
 @dataclass(frozen=True)
@@ -64,16 +63,6 @@ class NeuronExplanation(Explanation):
     receptive_field: tuple[int, int, int, int] = (0, 0, 0, 0)
 
 
-@contextlib.contextmanager
-def _eval_mode(model: nn.Module) -> Iterator[None]:
-    was_training = model.training
-    model.eval()
-    try:
-        yield
-    finally:
-        model.train(was_training)
-
-
 def _as_single_image(image: Tensor) -> Tensor:
     if image.dim() == 4 and image.shape[0] == 1:
         image = image[0]
@@ -96,7 +85,7 @@ def _logit_bias(model: nn.Module) -> float:
 
 def class_logits(model: nn.Module, image: Tensor) -> Tensor:
     """Plain forward pass (no gradients): the (num_classes,) logits of one encoded image."""
-    with torch.no_grad(), _eval_mode(model):
+    with torch.no_grad(), running_statistics(model):
         return model(_as_single_image(image)[None])[0]
 
 
@@ -109,7 +98,7 @@ def explain_classes(model: nn.Module, image: Tensor, targets: Sequence[int] | st
         targets: class indices, ``"all"``, or ``"top<k>"`` (e.g. ``"top5"``) by logit.
     """
     x = _as_single_image(image).requires_grad_(True)
-    with _eval_mode(model), explanation_mode(model), torch.enable_grad():
+    with running_statistics(model), explanation_mode(model), torch.enable_grad():
         logits = model(x[None])[0]
         classes = _resolve_targets(targets, logits)
         maps = _linear_maps(logits[classes], x)
@@ -128,7 +117,7 @@ def predicted_linear_maps(model: nn.Module, images: Tensor) -> tuple[Tensor, Ten
     independently, so the gradient of the summed top logits is each image's own linear map.
     """
     x = images.detach().float().clone().requires_grad_(True)
-    with _eval_mode(model), explanation_mode(model), torch.enable_grad():
+    with running_statistics(model), explanation_mode(model), torch.enable_grad():
         logits = model(x)
         top = logits.detach().argmax(1, keepdim=True)
         (maps,) = torch.autograd.grad(logits.gather(1, top).sum(), x)
@@ -174,10 +163,6 @@ def delta_between(first: Explanation, second: Explanation) -> Explanation:
     )
 
 
-class _StopForward(Exception):
-    """Raised by a forward hook once the requested layer has run, so the rest of the network is skipped."""
-
-
 def layer_activations(model: nn.Module, image: Tensor, layer: str, *, keep_graph: bool = False) -> Tensor:
     """Output of the module named ``layer`` for one encoded image (batch dimension removed).
 
@@ -187,27 +172,13 @@ def layer_activations(model: nn.Module, image: Tensor, layer: str, *, keep_graph
 
 
 def layer_outputs(model: nn.Module, images: Tensor, layer: str, *, keep_graph: bool = False) -> Tensor:
-    """(N, …) output of ``layer`` for a batch of encoded images; the forward pass stops there."""
-    modules = dict(model.named_modules())
-    if layer not in modules:
-        raise KeyError(f"model has no layer {layer!r}")
-    captured: list[Tensor] = []
+    """(N, …) output of ``layer`` (a B-cos layer or norm) for a batch of encoded images; the forward pass stops there.
 
-    def hook(module: nn.Module, inputs: tuple, output: Tensor) -> None:
-        captured.append(output)
-        raise _StopForward
-
-    handle = modules[layer].register_forward_hook(hook)
-    try:
-        with _eval_mode(model), torch.set_grad_enabled(keep_graph):
-            model(images)
-    except _StopForward:
-        pass
-    finally:
-        handle.remove()
-    if not captured:
-        raise RuntimeError(f"layer {layer!r} was not reached in the forward pass")
-    return captured[0] if keep_graph else captured[0].detach()
+    Per-call state only (no hooks, no mode flags), so other threads may use the same model at the same time.
+    """
+    with running_statistics(model), torch.set_grad_enabled(keep_graph):
+        output = forward_to(model, images, [layer])[layer]
+    return output if keep_graph else output.detach()
 
 
 def explain_neuron(model: nn.Module, image: Tensor, layer: str, channel: int, position: Sequence[int] | None = None) -> NeuronExplanation:

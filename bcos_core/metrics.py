@@ -10,20 +10,18 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from .explain import predicted_linear_maps
+from .layers import running_statistics
 from .preprocessing import encode_images
 
 
 @torch.no_grad()
 def predict_logits(model: nn.Module, images: Tensor, batch_size: int = 500, bf16: bool = False, progress: bool = False) -> Tensor:
     """Logits for (N, 3, H, W) uint8/float images, in batches (float32 result)."""
-    was_training = model.training
-    model.eval()
     outputs = []
     batches = range(0, len(images), batch_size)
     for start in tqdm(batches, desc="evaluating", unit="batch", disable=not progress, leave=False):
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16), running_statistics(model):
             outputs.append(model(encode_images(images[start : start + batch_size])).float())
-    model.train(was_training)
     return torch.cat(outputs) if outputs else torch.empty(0)
 
 

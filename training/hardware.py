@@ -9,8 +9,8 @@ NATIVE_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
 
 
 def cpu_has_native_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
-    """True when the CPU flags list AMX-BF16 or AVX-512 BF16 (elsewhere bf16 is emulated: measured 11× slower than
-    float32 for the default model's training step on an AVX2-only CPU). Unknown (no /proc/cpuinfo): assume yes."""
+    """True when the CPU flags list AMX-BF16 or AVX-512 BF16 (elsewhere bf16 is emulated, an order of magnitude
+    slower than float32 for our training step). Unknown (no /proc/cpuinfo): assume yes."""
     try:
         flags = set(cpuinfo.read_text().split())
     except OSError:

@@ -149,6 +149,7 @@ def _finish_epoch(model, optimizer, cfg: TrainConfig, progress: EpochProgress, i
     if group.is_main and (last_epoch or (progress.epoch + 1) % cfg.run.eval_every == 0):
         # the eager model, not the compiled one: the compiled graph was traced in training mode, and its eval-mode
         # numbers drifted from eager fp32 evaluation mid-run (BatchNorm statistics at high learning rate)
+        model.eval()  # this process's own model (the next epoch switches it back to training)
         report = evaluate_classifier(model, test_data.images, test_data.labels, test_data.classes, bf16=cfg.run.bf16)
         record["test_accuracy"] = report["accuracy"]
     progress.epoch, progress.step_in_epoch, progress.loss_sum, progress.correct, progress.seen = progress.epoch + 1, 0, 0.0, 0, 0

@@ -3,7 +3,7 @@
 from ._conv import BcosConv2d
 from ._heads import AddInverse, LogitLayer
 from ._linear import BcosLinear
-from ._mode import DynamicModule, explanation_mode, is_in_explanation_mode
+from ._mode import DynamicModule, explanation_mode, forward_to, is_in_explanation_mode, running_statistics
 from ._norms import BatchNormUncentered2d, DetachableLayerNorm, DetachablePositionNorm2d
 
 __all__ = [
@@ -16,5 +16,7 @@ __all__ = [
     "DynamicModule",
     "LogitLayer",
     "explanation_mode",
+    "forward_to",
     "is_in_explanation_mode",
+    "running_statistics",
 ]

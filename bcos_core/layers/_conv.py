@@ -58,8 +58,8 @@ class BcosConv2d(DynamicModule):
         linear = F.conv2d(x, self.normalized_weight(), None, self.stride, self.padding, self.dilation, self.groups)
         linear = max_out_reduce(linear, self.max_out, dim=1)
         if self.b == 1:
-            return linear
-        return bcos_scale(linear, self.patch_norms(x), self.b, self.detach_dynamics)
+            return self.emit(linear)
+        return self.emit(bcos_scale(linear, self.patch_norms(x), self.b, self.detach_dynamics))
 
     def patch_norms(self, x: Tensor) -> Tensor:
         """‖x‖ of every (zero-padded) input patch, one value per group, broadcastable to the output."""

@@ -33,9 +33,9 @@ class BcosLinear(DynamicModule):
         weight = self.weight / torch.linalg.vector_norm(self.weight, dim=1, keepdim=True)
         linear = max_out_reduce(F.linear(x, weight), self.max_out, dim=-1)
         if self.b == 1:
-            return linear
+            return self.emit(linear)
         norm = torch.linalg.vector_norm(x, dim=-1, keepdim=True) + 1e-12
-        return bcos_scale(linear, norm, self.b, self.detach_dynamics)
+        return self.emit(bcos_scale(linear, norm, self.b, self.detach_dynamics))
 
     def extra_repr(self) -> str:
         return f"{self.in_features}, {self.out_features}, B={self.b:g}, max_out={self.max_out}"

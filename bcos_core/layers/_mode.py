@@ -1,4 +1,6 @@
-"""Explanation mode: makes every dynamic factor of a B-cos network a constant for autograd.
+"""Per-call state of B-cos modules: explanation mode, running statistics, and captured layer outputs.
+
+Explanation mode makes every dynamic factor of a B-cos network a constant for autograd.
 
 In explanation mode each layer computes the same forward value, but its input-dependent scale
 (the B-cos |cos|^(B-1) factor, a norm's standard deviation) is detached. The network then is
@@ -8,18 +10,38 @@ and Σ grad ⊙ x = y exactly (Böhle et al., TPAMI 2024, Sec. 3.3).
 The state lives in a ``ContextVar`` holding the ids of the modules being explained, so it is
 thread-safe (a model shared by several app sessions can be explained in one thread while it
 trains or predicts in another), nestable, affects only the model it was given, and is restored
-on exit even when the block raises.
+on exit even when the block raises. The other two states work the same way, so that no library call changes a
+model that other threads share: :func:`running_statistics` makes norms use their running statistics for one call
+whatever ``model.training`` says, and :func:`forward_to` returns the outputs of named layers, ending the forward
+pass after the last of them, without hooks.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 
-from torch import nn
+from torch import Tensor, nn
 
 _EXPLAINED_MODULE_IDS: ContextVar[frozenset[int]] = ContextVar("bcos_explained_module_ids", default=frozenset())
+_FROZEN_MODULE_IDS: ContextVar[frozenset[int]] = ContextVar("bcos_frozen_module_ids", default=frozenset())
+
+
+@dataclass
+class _Capture:
+    """Which modules' outputs this context wants (module id → layer name), and what it got so far."""
+
+    names: dict[int, str]
+    outputs: dict[str, Tensor] = field(default_factory=dict)
+
+
+class _StopForward(Exception):
+    """Ends a forward pass once every requested layer has run (the rest of the network is not needed)."""
+
+
+_CAPTURE: ContextVar[_Capture | None] = ContextVar("bcos_capture", default=None)
 
 
 class DynamicModule(nn.Module):
@@ -29,6 +51,20 @@ class DynamicModule(nn.Module):
     def detach_dynamics(self) -> bool:
         """Whether this module is inside an active :func:`explanation_mode` block."""
         return id(self) in _EXPLAINED_MODULE_IDS.get()
+
+    @property
+    def uses_batch_statistics(self) -> bool:
+        """Whether a norm should use batch statistics: in training mode, unless :func:`running_statistics` is active."""
+        return self.training and id(self) not in _FROZEN_MODULE_IDS.get()
+
+    def emit(self, output: Tensor) -> Tensor:
+        """Return ``output``, handing it to an active :func:`forward_to` that asked for this module."""
+        capture = _CAPTURE.get()
+        if capture is not None and id(self) in capture.names:
+            capture.outputs[capture.names[id(self)]] = output
+            if len(capture.outputs) == len(capture.names):
+                raise _StopForward
+        return output
 
 
 @contextlib.contextmanager
@@ -45,6 +81,53 @@ def explanation_mode(model: nn.Module) -> Iterator[nn.Module]:
         yield model
     finally:
         _EXPLAINED_MODULE_IDS.reset(token)
+
+
+_TRAINING_DEPENDENT = (nn.modules.batchnorm._NormBase, nn.modules.dropout._DropoutNd)
+
+
+@contextlib.contextmanager
+def running_statistics(model: nn.Module) -> Iterator[nn.Module]:
+    """Evaluate ``model`` with running statistics in this block, without changing it (other threads are unaffected).
+
+    B-cos norms follow this per-call state; a model holding other training-dependent modules (torch's BatchNorm,
+    Dropout) in training mode is refused, since only ``model.eval()``, a change every thread would see, could help.
+    """
+    training = [name for name, module in model.named_modules() if module.training and isinstance(module, _TRAINING_DEPENDENT)]
+    if training:
+        raise ValueError(f"{training[0]!r} ({len(training)} modules in all) is in training mode: call model.eval() before evaluating or explaining")
+    token = _FROZEN_MODULE_IDS.set(_FROZEN_MODULE_IDS.get() | frozenset(id(module) for module in model.modules()))
+    try:
+        yield model
+    finally:
+        _FROZEN_MODULE_IDS.reset(token)
+
+
+def forward_to(model: nn.Module, x: Tensor, layers: Sequence[str]) -> dict[str, Tensor]:
+    """Run ``model`` on ``x`` and return the outputs of the named layers; the pass ends after the last of them.
+
+    Any B-cos layer or norm (a :class:`DynamicModule`) can be asked for. The request lives in this context only.
+    """
+    modules = dict(model.named_modules())
+    unknown = [name for name in layers if name not in modules]
+    if unknown:
+        raise KeyError(f"model has no layer {unknown[0]!r}")
+    unsupported = [name for name in layers if not isinstance(modules[name], DynamicModule)]
+    if unsupported:
+        choices = [name for name, module in modules.items() if isinstance(module, DynamicModule)]
+        raise ValueError(f"layer {unsupported[0]!r} is a {type(modules[unsupported[0]]).__name__}; outputs can be read from B-cos layers and norms: {', '.join(choices[:12])}…")
+    capture = _Capture({id(modules[name]): name for name in layers})
+    token = _CAPTURE.set(capture)
+    try:
+        model(x)
+    except _StopForward:
+        pass
+    finally:
+        _CAPTURE.reset(token)
+    missing = [name for name in layers if name not in capture.outputs]
+    if missing:
+        raise RuntimeError(f"layer {missing[0]!r} was not reached in the forward pass")
+    return capture.outputs
 
 
 def is_in_explanation_mode(module: nn.Module) -> bool:

@@ -28,7 +28,7 @@ class BatchNormUncentered2d(DynamicModule):
         self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.training:
+        if self.uses_batch_statistics:
             var = (x.detach() if self.detach_dynamics else x).var(dim=(0, 2, 3), unbiased=False)
             with torch.no_grad():
                 self.running_var.lerp_(var.detach().to(self.running_var.dtype), self.momentum)
@@ -38,7 +38,7 @@ class BatchNormUncentered2d(DynamicModule):
         scale = (var + self.eps).rsqrt()
         if self.weight is not None:
             scale = scale * self.weight
-        return x * scale.to(x.dtype)[None, :, None, None]
+        return self.emit(x * scale.to(x.dtype)[None, :, None, None])
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
@@ -59,7 +59,7 @@ class _DetachedStdNorm(DynamicModule):
         if self.detach_dynamics:
             var = var.detach()
         x = (x - mean) / (var + self.eps).sqrt()
-        return x if self.weight is None else x * self.weight.view(weight_shape)
+        return self.emit(x if self.weight is None else x * self.weight.view(weight_shape))
 
 
 class DetachableLayerNorm(_DetachedStdNorm):

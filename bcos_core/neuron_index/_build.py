@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from ..datasets import dataset_fingerprint, list_image_folder
-from ..layers import BcosConv2d, BcosLinear
+from ..layers import BcosConv2d, BcosLinear, forward_to, running_statistics
 from ..preprocessing import Preprocess
 from ._stats import LayerStats
 from ._store import NeuronIndex, NeuronIndexError, load_index, model_fingerprint
@@ -94,36 +94,20 @@ def build_index(
         "next_image": start,
     }
     index = _resume(out_path, header) or NeuronIndex(header)
-    captured: dict[str, tuple[Tensor, Tensor, tuple[int, int]]] = {}
-
-    def hook(name: str):
-        def capture(module: nn.Module, inputs: tuple, output: Tensor) -> None:
-            captured[name] = _channel_maxima(output)
-
-        return capture
-
-    handles = [modules[name].register_forward_hook(hook(name)) for name in layers]
     first = index.header["next_image"]
     loader = DataLoader(_ImageFiles(samples[first:stop], first, preprocess), batch_size=batch_size, num_workers=num_workers)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode(), tqdm(total=stop - start, initial=first - start, unit="img", desc=f"indexing {model_name}", disable=not progress) as bar:
-            for step, (images, labels, numbers) in enumerate(loader, 1):
-                model(images)
-                for name in layers:
-                    maxima, positions, map_size = captured[name]
-                    if name not in index.layers:
-                        index.layers[name] = LayerStats.empty(maxima.shape[1], k, map_size)
-                    index.layers[name].update(maxima, positions, numbers, labels)
-                index.header["next_image"] = int(numbers[-1]) + 1
-                bar.update(len(images))
-                if out_path is not None and step % save_every == 0:
-                    index.save(out_path)
-    finally:
-        for handle in handles:
-            handle.remove()
-        model.train(was_training)
+    with torch.inference_mode(), running_statistics(model), tqdm(total=stop - start, initial=first - start, unit="img", desc=f"indexing {model_name}", disable=not progress) as bar:
+        for step, (images, labels, numbers) in enumerate(loader, 1):
+            outputs = forward_to(model, images, layers)
+            for name in layers:
+                maxima, positions, map_size = _channel_maxima(outputs[name])
+                if name not in index.layers:
+                    index.layers[name] = LayerStats.empty(maxima.shape[1], k, map_size)
+                index.layers[name].update(maxima, positions, numbers, labels)
+            index.header["next_image"] = int(numbers[-1]) + 1
+            bar.update(len(images))
+            if out_path is not None and step % save_every == 0:
+                index.save(out_path)
     if out_path is not None:
         index.save(out_path)
     return index

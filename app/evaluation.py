@@ -49,7 +49,7 @@ def quality_rows(results: dict, names: list[str]) -> list[dict]:
         if model is None:
             continue
         row = {"model": name, "B": model["b"], "test accuracy": model["test_accuracy"]}
-        row.update({f"localisation (smoothing {s})": model["localisation"][str(s)]["mean"] for s in results["smoothings"]})
+        row.update({f"localisation (smoothing {s})": (model["localisation"][str(s)] or {}).get("mean") for s in results["smoothings"]})
         row["alignment cos(W(x), x)"] = model["alignment"]["mean"]
         rows.append(row)
     return rows
@@ -105,7 +105,7 @@ def b_family_figure(quality: dict, family: list[str]) -> go.Figure:
                              hovertemplate="%{x}: %{y:.1f} %<extra></extra>"), secondary_y=True)
     _reference_lines(fig)
     fig.update_yaxes(title_text=f"localisation (smoothing {smooth}) · alignment", range=[0, 1.05], secondary_y=False)
-    fig.update_yaxes(title_text="test accuracy (%)", secondary_y=True, showgrid=False)
+    fig.update_yaxes(title_text="test accuracy (%)", secondary_y=True, showgrid=False, tickformat=".1f")
     fig.update_layout(height=380, showlegend=False, margin=dict(l=4, r=4, t=10, b=4))
     return fig
 

@@ -64,7 +64,8 @@ def quality_section(names: list[str] | None = None) -> None:
     if results["sheet"]["path"] and sheet.exists():
         st.image(str(sheet), caption="The same 20 test images (the first two of each class), each model's explanation of its predicted class; red frame: wrong prediction.")
     st.caption(
-        f"Data: {results['data']}. Localisation: mean score of the B-cos contributions on {results['grids']} 3 × 3 grids at each smoothing "
+        f"Data: {results['data']}. Localisation: mean score of the B-cos contributions on up to {results['grids']} 3 × 3 grids at each smoothing "
+        "(fewer where fewer test images are confidently correct) "
         "(the paper smooths CIFAR-10 maps with a 3 × 3 box; v2's scripts use 1). Alignment: mean cosine between the predicted class's W(x) "
         "and the 6-channel input over the whole test set."
     )

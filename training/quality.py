@@ -59,7 +59,8 @@ def measure_quality(loaded: LoadedModel, data: InMemoryDataset, grids: int = 500
             "std": round(float(cosines.std()), 4),
             "mean_correct": round(float(cosines[correct].mean()), 4),
         },
-        "localisation": {str(smooth): box_statistics(scores[smooth].flatten().numpy()) for smooth in SMOOTHINGS},
+        # None where no grid could be formed (fewer than 9 classes with confidently correct test images)
+        "localisation": {str(smooth): box_statistics(scores[smooth].flatten().numpy()) if chosen else None for smooth in SMOOTHINGS},
         "grids": len(chosen),
         "seconds": round(time.perf_counter() - started, 1),
         "checkpoint": {"name": loaded.name, "sha256_16": checkpoint_digest(loaded)},
@@ -127,6 +128,10 @@ def run(models: list[LoadedModel], data: InMemoryDataset, data_root: Path, grids
     return results
 
 
+def _mean_text(entry: dict | None) -> str:
+    return "– (no grid)" if entry is None else f"{entry['mean']:.3f}"
+
+
 def markdown_table(results: dict) -> str:
     """The README's table of stored quality results: one row per model."""
     smoothings = results["smoothings"]
@@ -134,7 +139,7 @@ def markdown_table(results: dict) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name, model in results["models"].items():
         cells = [f"`{name}`", f"{model['b']:g}" if model["b"] is not None else "–", f"{100 * model['test_accuracy']:.2f} %",
-                 *(f"{model['localisation'][str(s)]['mean']:.3f}" for s in smoothings), f"{model['alignment']['mean']:.3f}"]
+                 *(_mean_text(model["localisation"][str(s)]) for s in smoothings), f"{model['alignment']['mean']:.3f}"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 import shutil
 
 import numpy as np
@@ -79,3 +80,16 @@ def test_markdown_table_has_a_row_per_model_with_the_stored_figures() -> None:
     lines = markdown_table(results).splitlines()
     assert lines[0] == "| model | B | test accuracy | localisation (smoothing 3) | localisation (smoothing 1) | alignment |"
     assert lines[2] == "| `a` | 2 | 88.64 % | 0.963 | 0.817 | 0.260 |" and lines[3].startswith("| `b` | – | 50.00 %")
+
+
+def test_a_model_with_no_confident_images_gets_no_localisation_but_the_rest(tmp_path) -> None:
+    from bcos_core.zoo import random_model
+    from training.data import InMemoryDataset
+    from training.quality import markdown_table, measure_quality
+
+    loaded = SimpleNamespace(name="untrained", model=random_model("bcos_fastnet_cifar10"), metadata=SimpleNamespace(arch="bcos_fastnet_cifar10", arch_kwargs={"b": 2.0}), weights_path=None)
+    data = InMemoryDataset(torch.randint(0, 256, (20, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0)), torch.arange(20) % 10, [str(c) for c in range(10)])
+    result = measure_quality(loaded, data, grids=5)
+    assert result["grids"] == 0 and result["localisation"] == {"3": None, "1": None}
+    assert 0 <= result["test_accuracy"] <= 1 and -1 <= result["alignment"]["mean"] <= 1
+    assert "– (no grid)" in markdown_table({"smoothings": [3, 1], "models": {"untrained": result}})

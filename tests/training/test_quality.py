@@ -61,8 +61,6 @@ def test_quality_cli_reports_accuracy_localisation_alignment_and_writes_the_shee
 
 
 def test_models_sharing_a_file_name_are_labelled_by_their_folder(tmp_path) -> None:
-    from types import SimpleNamespace
-
     from training.quality import model_labels
 
     a, b, c = (SimpleNamespace(name=n, weights_path=tmp_path / d / f"{n}.safetensors") for n, d in (("model", "fastnet"), ("model", "vgg9"), ("cifar10_fastnet_b2", "models")))

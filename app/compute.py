@@ -44,19 +44,19 @@ def predictions(model_name: str, image_id: str) -> np.ndarray:
 
 
 @st.cache_data(show_spinner="Explaining…", max_entries=256)
-def class_explanations(model_name: str, image_id: str, classes: tuple[int, ...], smooth: int, percentile: float) -> list[ExplainedMap]:
+def class_explanations(model_name: str, image_id: str, classes: tuple[int, ...]) -> list[ExplainedMap]:
     """Explanations of several classes (one forward and one batched backward pass)."""
     crop, _, _ = model_input(model_name, image_id)
     explanations = bcos_core.explain_classes(get_model(model_name).model, encoded(crop), list(classes))
-    return [reduce_explanation(e, smooth, percentile) for e in explanations]
+    return [reduce_explanation(e) for e in explanations]
 
 
 @st.cache_data(show_spinner="Explaining…", max_entries=128)
-def pair_explanations(model_name: str, image_id: str, class_1: int, class_2: int, smooth: int, percentile: float) -> tuple[ExplainedMap, ExplainedMap, ExplainedMap]:
+def pair_explanations(model_name: str, image_id: str, class_1: int, class_2: int) -> tuple[ExplainedMap, ExplainedMap, ExplainedMap]:
     """Both classes and their Δ-explanation from one forward and one batched backward pass."""
     crop, _, _ = model_input(model_name, image_id)
     first, second = bcos_core.explain_classes(get_model(model_name).model, encoded(crop), [class_1, class_2])
-    return tuple(reduce_explanation(e, smooth, percentile) for e in (first, second, delta_between(first, second)))
+    return tuple(reduce_explanation(e) for e in (first, second, delta_between(first, second)))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -67,10 +67,10 @@ def activations(model_name: str, image_id: str, layer: str) -> np.ndarray:
 
 
 @st.cache_data(show_spinner="Explaining neuron…", max_entries=256)
-def neuron_explanation(model_name: str, image_id: str, layer: str, channel: int, position: tuple[int, int] | None, smooth: int, percentile: float) -> ExplainedMap:
+def neuron_explanation(model_name: str, image_id: str, layer: str, channel: int, position: tuple[int, int] | None) -> ExplainedMap:
     crop, _, _ = model_input(model_name, image_id)
     expl = bcos_core.explain_neuron(get_model(model_name).model, encoded(crop), layer, channel, position)
-    return reduce_explanation(expl, smooth, percentile)
+    return reduce_explanation(expl)
 
 
 DATASET_SCAN_SIZE = 2000  # test images scanned for "misclassified" / "most uncertain" (first N, stable order)

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import streamlit as st
 
 from bcos_core.render import BACKGROUNDS
 
 from . import compute
-from .pipeline import ExplainedMap
+from .pipeline import ExplainedMap, RenderOptions
 from .sidebar import Selection, sidebar
 from .state import init_widget, is_hidden, write_url
 
 SMOOTHING = [1, 3, 5, 7, 9, 11, 15]
-
-
-@dataclass(frozen=True)
-class RenderOptions:
-    """How explanations are drawn: alpha smoothing (odd box), alpha percentile and the colour they are composited on."""
-
-    smooth: int
-    percentile: float
-    background: str
 
 
 def explanation_options() -> RenderOptions:

@@ -7,6 +7,8 @@ import plotly.graph_objects as go
 
 from bcos_core.render import rgba_over_background
 
+from .pipeline import ExplainedMap, RenderOptions
+
 DELTA_COLORSCALE = [[0, "#08519c"], [0.25, "#6baed6"], [0.5, "#ffffff"], [0.75, "#fd8d3c"], [1, "#a63603"]]
 CONTRIBUTION_COLORSCALE = [[0, "#0000ff"], [0.5, "#ffffff"], [1, "#ff0000"]]  # matplotlib "bwr", as in the paper
 
@@ -35,6 +37,12 @@ def rgba_figure(rgba: np.ndarray, title: str | None = None, height: int = 300, b
     32 px explanation stays sharp at any size.
     """
     return image_figure(rgba_over_background(rgba, background), title, height)
+
+
+def explanation_figure(expl: ExplainedMap, render: RenderOptions, title: str | None = None, height: int = 300, crop: tuple[slice, slice] | None = None) -> go.Figure:
+    """An explanation drawn with the page's rendering options (optionally cropped, e.g. to a receptive field)."""
+    rgba = expl.rgba(render)
+    return rgba_figure(rgba if crop is None else rgba[crop], title, height, render.background)
 
 
 def contribution_figure(

@@ -11,7 +11,7 @@ from bcos_core.neuron_index import HISTOGRAM_EDGES, ConceptLabels, labels_path
 
 from . import compute, figures
 from .gallery import RANKINGS, TILE_VIEWS, Gallery, concept_labels, neuron_tiles, ranked_channels, thumbnail
-from .controls import RenderOptions
+from .pipeline import RenderOptions
 from .sidebar import Selection
 from .state import init_widget, write_url
 
@@ -94,12 +94,12 @@ def try_your_image(selection: Selection, layer: str, channel: int, render: Rende
     """The same neuron on the sidebar's image (a sample, a data-set image or an upload)."""
     st.markdown("#### This neuron on your image")
     st.caption("Pick or upload an image in the sidebar; the neuron is explained at its maximum on that image.")
-    expl = compute.neuron_explanation(selection.model_name, selection.image_id, layer, channel, None, render.smooth, render.percentile)
+    expl = compute.neuron_explanation(selection.model_name, selection.image_id, layer, channel, None)
     top, left, bottom, right = expl.receptive_field
     crop = (slice(top, bottom), slice(left, right)) if bottom > top else (slice(None), slice(None))
     cols = st.columns([1, 1, 1, 2])
     cols[0].plotly_chart(figures.image_figure(selection.crop[crop], "receptive field", height=220), key="own_crop")
-    cols[1].plotly_chart(figures.rgba_figure(expl.rgba[crop], "explanation", height=220, background=render.background), key="own_rgba")
+    cols[1].plotly_chart(figures.explanation_figure(expl, render, "explanation", height=220, crop=crop), key="own_rgba")
     limit = float(np.abs(expl.contributions).max()) or 1.0
     cols[2].plotly_chart(figures.contribution_figure(expl.contributions[crop], limit, "contributions", height=220), key="own_contrib")
     cols[3].markdown(f"activation **{expl.activation:.4g}** (Σ contributions {expl.contribution_sum:.4g})")

@@ -16,7 +16,7 @@ from bcos_core.render import BACKGROUNDS, rgba_over_background, symmetric_limit,
 
 from . import figures
 from .images import SAMPLE_NAMES, sample_image
-from .pipeline import encoded, reduce_explanation
+from .pipeline import RenderOptions, encoded, reduce_explanation
 from .toy_figures import B_SWEEP, ToySettings, optimum_figure, sweep_figure
 from .uploads import ImageError, to_rgb_array
 
@@ -47,19 +47,19 @@ def explain_image(image: np.ndarray | None, model_name: str, k: int = 5, smooth:
     logits = bcos_core.class_logits(model.model, x).double().numpy()
     top = np.argsort(-logits)[: int(k)]
     scores = {model.class_names[i]: float(1 / (1 + np.exp(-logits[i]))) for i in top}
-    expl = reduce_explanation(bcos_core.explain(model.model, x, int(top[0])), int(smooth), 99.5)
-    picture = upscale_nearest(rgba_over_background(expl.rgba, background))
+    expl = reduce_explanation(bcos_core.explain(model.model, x, int(top[0])))
+    picture = upscale_nearest(rgba_over_background(expl.rgba(RenderOptions(int(smooth), 99.5, background)), background))
     contribution = figures.contribution_figure(expl.contributions, symmetric_limit([expl.contributions]), f"contributions to “{model.class_names[top[0]]}”", background=crop)
     text = f"Σ contributions {expl.contribution_sum:.5f} + bias {expl.bias:.5f} = {expl.contribution_sum + expl.bias:.5f}; model's logit {expl.logit:.5f}"
     return scores, picture, contribution, text
 
 
-def delta_image(image: np.ndarray | None, model_name: str, smooth: int = 3):
+def delta_image(image: np.ndarray | None, model_name: str):
     """→ (Δ figure of top-1 vs top-2, exactness text)."""
     model = _model(model_name)
     x = encoded(_crop(image, model))
     first, second = [int(i) for i in np.argsort(-bcos_core.class_logits(model.model, x).numpy())[:2]]
-    delta = reduce_explanation(bcos_core.explain_delta(model.model, x, first, second), int(smooth), 99.5)
+    delta = reduce_explanation(bcos_core.explain_delta(model.model, x, first, second))
     names = (model.class_names[first], model.class_names[second])
     fig = figures.contribution_figure(delta.contributions, symmetric_limit([delta.contributions]), f"Δ {names[0]} − {names[1]}", delta_labels=names)
     text = f"Σ Δ-contributions {delta.contribution_sum:.5f} = logit gap {delta.logit:.5f} ({names[0]} − {names[1]})"
@@ -95,7 +95,7 @@ def build_demo() -> gr.Blocks:
                     delta_plot = gr.Plot(label="Δ-explanation (top-1 vs top-2)")
                     delta_text = gr.Textbox(label="Δ exactness")
             button.click(explain_image, [image, model_name, k, smooth, background], [scores, rgba, contribution, exactness], api_name="explain")
-            button.click(delta_image, [image, model_name, smooth], [delta_plot, delta_text], api_name="delta")
+            button.click(delta_image, [image, model_name], [delta_plot, delta_text], api_name="delta")
         with gr.Tab("The B dial (toy)"):
             with gr.Row():
                 b = gr.Dropdown(list(B_SWEEP), value=2.0, label="Starting B (the slider in the plot moves instantly)")

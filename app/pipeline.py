@@ -8,21 +8,38 @@ import numpy as np
 import torch
 
 import bcos_core
-from bcos_core.render import explanation_to_rgba
+from bcos_core.render import rgba_from_map
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """How explanations are drawn: alpha smoothing (odd box), alpha percentile and the colour they are composited on."""
+
+    smooth: int = 3
+    percentile: float = 99.5
+    background: str = "black"
 
 
 @dataclass(frozen=True)
 class ExplainedMap:
-    """An explanation reduced to what the UI draws, with the numbers of its exactness readout."""
+    """An explanation reduced to what the UI draws, with the numbers of its exactness readout.
+
+    It keeps the linear map rather than a rendered picture, so moving a rendering control redraws it without
+    running the model again.
+    """
 
     target: int | tuple[int, int]
     logit: float
     bias: float
     contributions: np.ndarray  # (H, W)
-    rgba: np.ndarray  # (H, W, 4) paper recipe
+    linear_map: np.ndarray  # (C, H, W) float32, the explained row of W(x)
     contribution_sum: float
     receptive_field: tuple[int, int, int, int] | None = None
     activation: float | None = None
+
+    def rgba(self, render: RenderOptions) -> np.ndarray:
+        """(H, W, 4) the paper's RGBA explanation at the given smoothing and percentile."""
+        return rgba_from_map(torch.from_numpy(self.linear_map), torch.from_numpy(self.contributions), render.smooth, render.percentile)
 
 
 def encoded(crop: np.ndarray) -> torch.Tensor:
@@ -31,12 +48,12 @@ def encoded(crop: np.ndarray) -> torch.Tensor:
     return torch.cat([x, 1 - x])
 
 
-def reduce_explanation(expl: bcos_core.Explanation, smooth: int, percentile: float) -> ExplainedMap:
+def reduce_explanation(expl: bcos_core.Explanation) -> ExplainedMap:
     contributions = expl.contributions.double().numpy()
     extra = {}
     if isinstance(expl, bcos_core.NeuronExplanation):
         extra = {"receptive_field": expl.receptive_field, "activation": expl.activation}
     return ExplainedMap(
         expl.target, expl.logit, expl.bias, contributions,
-        explanation_to_rgba(expl.image, expl.linear_map, smooth, percentile), float(contributions.sum()), **extra,
+        expl.linear_map.detach().float().numpy(), float(contributions.sum()), **extra,
     )

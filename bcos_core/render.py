@@ -24,12 +24,18 @@ def explanation_to_rgba(image: Tensor, linear_map: Tensor, smooth: int = 15, alp
     Colour is the direction of W(x) decoded from the (c, 1−c) channel pairs; alpha is ‖W(x)‖ where the pixel's
     contribution is positive, smoothed with an odd ``smooth`` × ``smooth`` box and clipped at a percentile.
     """
+    image, linear_map = image.detach().float(), linear_map.detach().float()
+    return rgba_from_map(linear_map, (image * linear_map).sum(0), smooth, alpha_percentile)
+
+
+def rgba_from_map(linear_map: Tensor, contributions: Tensor, smooth: int = 15, alpha_percentile: float = 99.5) -> np.ndarray:
+    """:func:`explanation_to_rgba` from the linear map and its (H, W) contributions (all it needs of the image), so an
+    app can keep an explanation once and redraw it at any smoothing and percentile without the model."""
     if smooth and smooth % 2 == 0:
         raise ValueError(f"smooth must be odd (or 0 to disable), got {smooth}: an even box shifts the map by half a pixel")
     if linear_map.shape[0] != 6:
         raise ValueError(f"the RGBA recipe needs the 6-channel encoding, got {linear_map.shape[0]} channels")
-    image, linear_map = image.detach().float(), linear_map.detach().float()
-    contributions = (image * linear_map).sum(0, keepdim=True)
+    linear_map, contributions = linear_map.detach().float(), contributions.detach()[None]
     direction = (linear_map / (linear_map.abs().amax(0, keepdim=True) + 1e-12)).clamp(min=0)
     rgb = direction[:3] / (direction[:3] + direction[3:] + 1e-12)
     alpha = torch.linalg.vector_norm(linear_map, dim=0, keepdim=True)

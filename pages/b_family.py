@@ -26,7 +26,7 @@ for name in family:
     loaded = compute.get_model(name)
     logits = compute.predictions(name, selection.image_id)
     cls = int(logits.argmax()) if target < 0 else target
-    results.append((loaded, cls, compute.class_explanations(name, selection.image_id, (cls,), render.smooth, render.percentile)[0]))
+    results.append((loaded, cls, compute.class_explanations(name, selection.image_id, (cls,))[0]))
 crop, _, _ = compute.model_input(family[0], selection.image_id)
 columns = st.columns(len(results) + 1)
 with columns[0]:
@@ -36,7 +36,7 @@ for column, (loaded, cls, expl) in zip(columns[1:], results):
     meta = loaded.metadata
     with column:
         st.markdown(f"**B = {meta.b:g}** · test accuracy {meta.metrics.get('test_accuracy', float('nan')):.1%}")
-        st.plotly_chart(figures.rgba_figure(expl.rgba, f"{names[cls]} (logit {expl.logit:.2f})", height=240, background=render.background), key=f"rgba_b{meta.b:g}".replace(".", "_"))
+        st.plotly_chart(figures.explanation_figure(expl, render, f"{names[cls]} (logit {expl.logit:.2f})", height=240), key=f"rgba_b{meta.b:g}".replace(".", "_"))
         own_limit = symmetric_limit([expl.contributions])
         st.plotly_chart(figures.contribution_figure(expl.contributions, own_limit, None, height=240), key=f"contrib_b{meta.b:g}".replace(".", "_"))
         st.caption(f"Σ contributions + bias = {expl.contribution_sum + expl.bias:.4f}; logit {expl.logit:.4f}")

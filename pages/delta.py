@@ -23,7 +23,7 @@ if class_1 == class_2:
     st.warning("Pick two different classes.")
     st.stop()
 
-first, second, delta = compute.pair_explanations(selection.model_name, selection.image_id, class_1, class_2, render.smooth, render.percentile)
+first, second, delta = compute.pair_explanations(selection.model_name, selection.image_id, class_1, class_2)
 exactness_readout(delta, label="logit gap")
 shared = symmetric_limit([first.contributions, second.contributions])
 cols = st.columns(4)
@@ -35,9 +35,9 @@ cols[3].plotly_chart(
     key="delta",
 )
 r = st.columns(4)
-r[1].plotly_chart(figures.rgba_figure(first.rgba, f"{names[class_1]} (RGBA)", background=render.background), key="first_rgba")
-r[2].plotly_chart(figures.rgba_figure(second.rgba, f"{names[class_2]} (RGBA)", background=render.background), key="second_rgba")
-r[3].plotly_chart(figures.rgba_figure(delta.rgba, "Δ (RGBA, class 1 evidence)", background=render.background), key="delta_rgba")
+r[1].plotly_chart(figures.explanation_figure(first, render, f"{names[class_1]} (RGBA)"), key="first_rgba")
+r[2].plotly_chart(figures.explanation_figure(second, render, f"{names[class_2]} (RGBA)"), key="second_rgba")
+r[3].plotly_chart(figures.explanation_figure(delta, render, "Δ (RGBA, class 1 evidence)"), key="delta_rgba")
 
 with st.expander("Most uncertain test images (smallest top-1 / top-2 margin)"):
     try:

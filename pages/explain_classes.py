@@ -25,13 +25,13 @@ with right:
     target = st.selectbox("Explain class", order, key="cls", format_func=lambda i: f"{names[i]} (logit {logits[i]:.3f})")
 write_url(k=k, cls=target)
 
-expl = compute.class_explanations(selection.model_name, selection.image_id, (target,), render.smooth, render.percentile)[0]
+expl = compute.class_explanations(selection.model_name, selection.image_id, (target,))[0]
 st.subheader(f"Why “{names[target]}”?")
 exactness_readout(expl)
 limit = symmetric_limit([expl.contributions])
 cols = st.columns(4)
 cols[0].plotly_chart(figures.image_figure(selection.crop, "model input"), key="crop")
-cols[1].plotly_chart(figures.rgba_figure(expl.rgba, "explanation (RGBA, paper recipe)", background=render.background), key="rgba")
+cols[1].plotly_chart(figures.explanation_figure(expl, render, "explanation (RGBA, paper recipe)"), key="rgba")
 cols[2].plotly_chart(figures.contribution_figure(expl.contributions, limit, "contribution map"), key="contrib")
 cols[3].plotly_chart(figures.contribution_figure(expl.contributions, limit, "overlay", background=selection.crop), key="overlay")
 
@@ -43,11 +43,11 @@ with st.expander("Evidence for and against", expanded=True):
     st.caption(f"for + against + bias = {positive.sum():.4f} + ({negative.sum():.4f}) + ({expl.bias:.4f}) = {positive.sum() + negative.sum() + expl.bias:.4f} = logit {expl.logit:.4f}")
 
 st.subheader(f"All top-{k} classes")
-grid = compute.class_explanations(selection.model_name, selection.image_id, tuple(top), render.smooth, render.percentile)
+grid = compute.class_explanations(selection.model_name, selection.image_id, tuple(top))
 shared = symmetric_limit([e.contributions for e in grid])
 columns = st.columns(min(k, 5))
 for index, item in enumerate(grid):
     with columns[index % len(columns)]:
-        st.plotly_chart(figures.rgba_figure(item.rgba, f"{names[item.target]} ({item.logit:.2f})", height=200, background=render.background), key=f"grid_rgba_{index}")
+        st.plotly_chart(figures.explanation_figure(item, render, f"{names[item.target]} ({item.logit:.2f})", height=200), key=f"grid_rgba_{index}")
         st.plotly_chart(figures.contribution_figure(item.contributions, shared, None, height=200), key=f"grid_contrib_{index}")
 st.caption("Contribution maps of the grid share one colour scale, so their intensities compare directly.")

@@ -48,7 +48,7 @@ with left:
 st.session_state.update(_pos_for=(layer, channel), _row=row, _col=col)
 write_url(layer=layer, ch=channel, row=row, col=col)
 
-expl = compute.neuron_explanation(selection.model_name, selection.image_id, layer, channel, (row, col), render.smooth, render.percentile)
+expl = compute.neuron_explanation(selection.model_name, selection.image_id, layer, channel, (row, col))
 with right:
     st.markdown(f"**{layer}[{channel}] at (row {row}, col {col})**: activation {expl.activation:.5f}" + (" (negative: explanation sign-flipped)" if expl.activation < 0 else ""))
     top, left_edge, bottom, right_edge = expl.receptive_field
@@ -60,5 +60,5 @@ crop = (slice(top, bottom), slice(left_edge, right_edge)) if bottom > top else (
 limit = symmetric_limit([expl.contributions[crop]])
 cols = st.columns(3)
 cols[0].plotly_chart(figures.image_figure(selection.crop[crop], "receptive field"), key="rf")
-cols[1].plotly_chart(figures.rgba_figure(expl.rgba[crop], "explanation (RGBA)", background=render.background), key="neuron_rgba")
+cols[1].plotly_chart(figures.explanation_figure(expl, render, "explanation (RGBA)", crop=crop), key="neuron_rgba")
 cols[2].plotly_chart(figures.contribution_figure(expl.contributions[crop], limit, "contributions"), key="neuron_contrib")

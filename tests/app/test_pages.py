@@ -41,6 +41,23 @@ def test_class_page_readout_deep_link_and_widget() -> None:
     assert dict(at.query_params)["k"] in ("4", ["4"])
 
 
+def test_rendering_options_redraw_without_explaining_again(monkeypatch) -> None:
+    import bcos_core
+
+    calls = []
+    original = bcos_core.explain_classes
+    monkeypatch.setattr(bcos_core, "explain_classes", lambda *args, **kwargs: calls.append(1) or original(*args, **kwargs))
+    at = _open(image="sample:rocket", cls="1", smooth="3")
+    before, explained = [c.proto.spec for c in at.get("plotly_chart")], len(calls)
+    at.select_slider(key="smooth").set_value(9).run()
+    assert not at.exception and dict(at.query_params)["smooth"] in ("9", ["9"])
+    after = [c.proto.spec for c in at.get("plotly_chart")]
+    assert len(calls) == explained  # the cached explanation was redrawn, not recomputed
+    assert sum(a != b for a, b in zip(before, after)) >= 2  # the main RGBA explanation and the grid's changed
+    at.radio(key="bg").set_value("white").run()
+    assert not at.exception and len(calls) == explained
+
+
 def test_delta_page_sums_to_gap_and_round_trips() -> None:
     at = _open("pages/delta.py", image="sample:astronaut")
     _assert_exact(at, "model's logit gap")

@@ -1,4 +1,4 @@
-"""Dashboard server time (JSON): cold start to the first rendered page, and a widget change on a CIFAR model.
+"""Dashboard server time (JSON): cold start to the first rendered page, widget changes and rendering-option changes.
 
     python -m benchmarks.bench_app
 
@@ -8,9 +8,11 @@ Uses Streamlit's AppTest (the script runs in-process, as on the server); a brows
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
+import torch
 from streamlit.testing.v1 import AppTest
 
 from ._timing import median_seconds
@@ -30,14 +32,20 @@ def main() -> None:
 
     uncached = median_seconds(change_class, repeats=7, warmup=1)  # the first ten classes are not cached yet
     cached = median_seconds(change_class, repeats=7, warmup=3)
+    smoothings = iter([5, 7, 9, 11, 15, 1, 3] * 3)
+    # a rendering option redraws the cached explanations (main map and the top-k grid), without the model
+    render = median_seconds(lambda: at.select_slider(key="smooth").set_value(next(smoothings)).run(), repeats=7, warmup=1)
     at.switch_page("pages/neurons.py").run()
     channels = iter(range(1, 40))
     neuron = median_seconds(lambda: at.selectbox(key="ch").set_value(next(channels)).run(), repeats=5, warmup=1)
     print(json.dumps({
         "benchmark": "dashboard_server_time",
+        "threads": torch.get_num_threads(),
+        "load_average_1min": round(os.getloadavg()[0], 2),
         "cold_start_to_first_page_s": round(cold, 2),
         "class_change_uncached_ms": round(1000 * uncached, 1),
         "class_change_cached_ms": round(1000 * cached, 1),
+        "smoothing_change_ms": round(1000 * render, 1),
         "neuron_channel_change_ms": round(1000 * neuron, 1),
     }, indent=2))
 

@@ -14,7 +14,7 @@ declare -A OVERRIDES=(
   [resnet20]='--model.arch=bcos_resnet20_cifar10'
 )
 models=()
-for name in ${CANDIDATES:-fastnet vgg9_half resnet20 fastnet_b2.5}; do
+for name in ${CANDIDATES:-fastnet vgg9_half resnet20 fastnet_b2.5 fastnet_maxout}; do
   out="runs/study/$name"
   # shellcheck disable=SC2086
   .venv/bin/python -m training.train --config configs/cifar10_study.toml ${OVERRIDES[$name]} --run.out_dir="$out" --run.threads="${THREADS:-2}" --resume

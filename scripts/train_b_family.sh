@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
-# Train the B family (B = 1, 1.5, 2, 2.5) one after another and copy each model into assets/models.
+# Train the B family (B = 1, 1.5, 2, 2.5) one after another; a member replaces its shipped model in assets/models
+# only when its test accuracy is higher. Resumable: rerun the same command after an interruption.
+#   scripts/train_b_family.sh               stage 1 from scratch (configs/cifar10_bfamily.toml)
+#   STAGE=full scripts/train_b_family.sh    stage 2: continue each shipped member on the full training set
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+stage="${STAGE:-}"
 for b in ${B_VALUES:-1.0 1.5 2.0 2.5}; do
-  out="runs/cifar10_bfamily_b$b"
-  .venv/bin/python -m training.train --config configs/cifar10_bfamily.toml --model.b="$b" --run.out_dir="$out" --resume "$@"
-  cp "$out/model.safetensors" "assets/models/cifar10_bfamily_b$b.safetensors"
-  cp "$out/model.json" "assets/models/cifar10_bfamily_b$b.json"
+  shipped="assets/models/cifar10_bfamily_b$b"
+  if [[ "$stage" == full ]]; then
+    out="runs/cifar10_bfamily_full_b$b"
+    .venv/bin/python -m training.train --config configs/cifar10_bfamily_full.toml --model.b="$b" --run.out_dir="$out" --run.init_from="$shipped" --resume "$@"
+  else
+    out="runs/cifar10_bfamily_b$b"
+    .venv/bin/python -m training.train --config configs/cifar10_bfamily.toml --model.b="$b" --run.out_dir="$out" --resume "$@"
+  fi
+  .venv/bin/python -m training.promote "$out/model" "$shipped"
 done

@@ -50,6 +50,7 @@ class RunConfig:
     eval_every: int = 1
     channels_last: bool = False
     max_epochs_this_run: int = 0  # >0: stop (with a checkpoint) after this many epochs; for time-sliced runs
+    init_from: str = ""  # an exported model (.safetensors + .json) whose weights start the run: fine-tuning
 
 
 @dataclass

@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
-from bcos_core.checkpoints import ModelMetadata, save_model
+from bcos_core.checkpoints import CheckpointError, ModelMetadata, checkpoint_paths, load_state_into, read_metadata, read_weights, save_model
 from bcos_core.metrics import evaluate_classifier
 from bcos_core.models import build_model, get_spec
 
@@ -73,6 +73,18 @@ def architecture_kwargs(cfg: TrainConfig) -> dict:
     return {**b, **cfg.model.kwargs}
 
 
+def initialise_from(model: torch.nn.Module, cfg: TrainConfig) -> dict:
+    """Start from an exported model's weights (``run.init_from``; its architecture and builder arguments must match).
+    Returns the starting model's provenance, recorded in the exported model's training info."""
+    metadata = read_metadata(cfg.run.init_from)
+    wanted = (cfg.model.arch, architecture_kwargs(cfg))
+    if (metadata.arch, metadata.arch_kwargs) != wanted:
+        raise CheckpointError(f"{cfg.run.init_from}: is {metadata.arch} {metadata.arch_kwargs}, the config builds {wanted[0]} {wanted[1]}")
+    weights_path, _ = checkpoint_paths(cfg.run.init_from)
+    load_state_into(model, read_weights(weights_path), str(weights_path))
+    return {"path": cfg.run.init_from, "metrics": metadata.metrics, "training": metadata.training}
+
+
 def export_model(model: torch.nn.Module, cfg: TrainConfig, classes: list[str], metrics: dict, info: dict) -> None:
     spec = get_spec(cfg.model.arch)
     metadata = ModelMetadata(
@@ -105,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     train_data, test_data = load_datasets(cfg)
 
     model = build_model(cfg.model.arch, num_classes=len(train_data.classes), **architecture_kwargs(cfg))
+    started_from = initialise_from(model, cfg) if cfg.run.init_from else None
     if cfg.run.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
@@ -132,14 +145,16 @@ def main(argv: list[str] | None = None) -> int:
             shutdown_distributed()
             return 130
         epochs_this_run += 1
-        _finish_epoch(model, optimizer, cfg, progress, info, train_data, test_data, group, command)
+        _finish_epoch(model, optimizer, cfg, progress, info, train_data, test_data, group, command, started_from)
         if cfg.run.max_epochs_this_run and epochs_this_run >= cfg.run.max_epochs_this_run:
             break
     shutdown_distributed()
     return 0
 
 
-def _finish_epoch(model, optimizer, cfg: TrainConfig, progress: EpochProgress, info: dict, train_data, test_data, group: ProcessGroup, command: str) -> None:
+def _finish_epoch(
+    model, optimizer, cfg: TrainConfig, progress: EpochProgress, info: dict, train_data, test_data, group: ProcessGroup, command: str, started_from: dict | None
+) -> None:
     """Log the epoch, evaluate, export the model and save the resumable state (main process only)."""
     counts = torch.tensor([progress.loss_sum, progress.correct, progress.seen], dtype=torch.float64)
     if group.world_size > 1:
@@ -160,6 +175,8 @@ def _finish_epoch(model, optimizer, cfg: TrainConfig, progress: EpochProgress, i
         print(json.dumps(record), file=sys.stderr)
         metrics = {"test_accuracy": record.get("test_accuracy", float("nan")), "train_accuracy": record["train_accuracy"]}
         run_info = {"command": command, "epochs": progress.epoch, "planned_epochs": cfg.optim.epochs, "wall_time_s": round(info["elapsed_s"], 1), "threads": torch.get_num_threads(), "processes": group.world_size, "config": cfg.to_dict()}
+        if started_from:
+            run_info["initialised_from"] = started_from
         export_model(model, cfg, train_data.classes, metrics, run_info)
         save_training_state(Path(cfg.run.out_dir) / "last.safetensors", model, optimizer, {**info, "progress": vars(progress), "config": cfg.to_dict()})
     if group.world_size > 1:

@@ -152,3 +152,29 @@ def test_bf16_is_used_only_where_the_cpu_has_native_bf16(tmp_path, capsys) -> No
     assert resolve_bf16(False) is False
     assert resolve_bf16(True) is cpu_has_native_bf16()
     assert ("no native bfloat16" in capsys.readouterr().err) is (not cpu_has_native_bf16())
+
+
+def test_fine_tuning_starts_from_the_given_model_and_promotion_keeps_the_better(tiny_data, tmp_path) -> None:
+    from bcos_core.checkpoints import CheckpointError
+    from training.promote import promote
+
+    first, tuned = tmp_path / "first", tmp_path / "tuned"
+    assert train.main(tiny_overrides(tiny_data, first, epochs=1)) == 0
+    # zero learning rate: the fine-tuned parameters must be exactly those it started from (norm statistics move)
+    assert train.main([*tiny_overrides(tiny_data, tuned, epochs=1), f"--run.init_from={first / 'model'}", "--optim.lr=0"]) == 0
+    before, after = _weights(first), _weights(tuned)
+    parameters = [key for key in before if not key.endswith(("running_mean", "running_var", "num_batches_tracked"))]
+    assert len(parameters) > 10 and all(torch.equal(before[key], after[key]) for key in parameters)
+    started = json.loads((tuned / "model.json").read_text())["training"]["initialised_from"]
+    assert started["path"] == str(first / "model") and started["training"]["epochs"] == 1
+    with pytest.raises(CheckpointError, match="the config builds"):
+        train.main([*tiny_overrides(tiny_data, tmp_path / "bad", epochs=1), f"--run.init_from={first / 'model'}", "--model.b=1.5"])
+
+    shipped = tmp_path / "shipped"
+    assert promote(first / "model", shipped)  # nothing shipped yet
+    meta = json.loads((shipped.with_name("shipped.json")).read_text())
+    assert not promote(tuned / "model", shipped)  # equal accuracy: the shipped model stays
+    meta["metrics"]["test_accuracy"] = -1.0
+    shipped.with_name("shipped.json").write_text(json.dumps(meta))
+    assert promote(tuned / "model", shipped)
+    assert json.loads(shipped.with_name("shipped.json").read_text())["metrics"]["test_accuracy"] >= 0

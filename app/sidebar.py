@@ -89,33 +89,51 @@ def image_picker(model_name: str) -> str | None:
 
 
 def _dataset_picker(model_name: str, image_id: str) -> str | None:
+    """Class and number of a test image. The widgets follow the current image when it was chosen elsewhere (URL,
+    a jump from another page, the buttons), so the number shown is always the image's own."""
     try:
         classes, samples = dataset_index("test")
     except FileNotFoundError as error:
         st.sidebar.warning(f"No data set: {error}. Point `BCOS_DATA_DIR` at a folder holding `cifar10/test/<class>/…` or use a sample photo.")
         return None
-    paths = [path for path, _ in samples]
-    current = image_id.partition(":")[2] if image_id.startswith("data:") else paths[0]
-    index = paths.index(current) if current in paths else 0
-    label = samples[index][1]
-    in_class = [i for i, (_, lab) in enumerate(samples) if lab == label]
+    by_class = [[path for path, label in samples if label == index] for index in range(len(classes))]
+    where = {path: (label, position) for label, paths in enumerate(by_class) for position, path in enumerate(paths)}
+    current = image_id.partition(":")[2] if image_id.startswith("data:") else ""
+    current = current if current in where else by_class[0][0]
+    if st.session_state.get("_data_image") != current or "data_class" not in st.session_state:
+        label, position = where[current]
+        st.session_state.update(data_class=classes[label], data_pos=position, _data_image=current)
+    else:  # keep the widgets' values when the visitor moves to another page (see init_widget)
+        st.session_state.update(data_class=st.session_state["data_class"], data_pos=st.session_state["data_pos"])
     col1, col2 = st.sidebar.columns(2)
-    new_class = col1.selectbox("Class", classes, index=label)
-    position = col2.number_input("Image #", 0, len(in_class) - 1, in_class.index(index) if new_class == classes[label] else 0)
-    if new_class != classes[label]:
-        in_class = [i for i, (_, lab) in enumerate(samples) if lab == classes.index(new_class)]
-    chosen = paths[in_class[min(int(position), len(in_class) - 1)]]
+    class_name = col1.selectbox("Class", classes, key="data_class", on_change=lambda: st.session_state.update(data_pos=0))
+    col2.number_input("Image #", 0, max(map(len, by_class)) - 1, key="data_pos")
+    in_class = by_class[classes.index(class_name)]
+    chosen = in_class[min(int(st.session_state["data_pos"]), len(in_class) - 1)]
     b1, b2, b3 = st.sidebar.columns(3)
-    if b1.button("Random", key="random_image"):
-        chosen = random.choice(paths)
-    if b2.button("Wrong", key="misclassified", help="a misclassified test image"):
-        chosen = _pick(model_name, "misclassified") or chosen
-    if b3.button("Unsure", key="uncertain", help="a test image with a small top-1/top-2 margin"):
-        chosen = _pick(model_name, "uncertain") or chosen
+    b1.button("Random", key="random_image", on_click=_jump_to, args=(model_name, "random"))
+    b2.button("Wrong", key="misclassified", help="a misclassified test image", on_click=_jump_to, args=(model_name, "misclassified"))
+    b3.button("Unsure", key="uncertain", help="a test image with a small top-1/top-2 margin", on_click=_jump_to, args=(model_name, "uncertain"))
+    st.session_state["_data_image"] = chosen
     return "data:" + chosen
 
 
+def show_image(image_id: str) -> None:
+    """Callback: make ``image_id`` the sidebar's image on the next run (its source and picker follow)."""
+    write_url(image=image_id)
+    st.session_state["image_source"] = _source_of(image_id)
+
+
+def _jump_to(model_name: str, kind: str) -> None:
+    """Button callback: show a random, misclassified or uncertain test image."""
+    picked = _pick(model_name, kind)
+    if picked:
+        show_image("data:" + picked)
+
+
 def _pick(model_name: str, kind: str) -> str | None:
+    if kind == "random":
+        return random.choice(dataset_index("test")[1])[0]
     ids, labels, logits = compute.dataset_predictions(model_name)
     if kind == "misclassified":
         candidates = [i for i, (lab, row) in enumerate(zip(labels, logits)) if row.argmax() != lab]

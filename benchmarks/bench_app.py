@@ -35,7 +35,7 @@ def main() -> None:
     smoothings = iter([5, 7, 9, 11, 15, 1, 3] * 3)
     # a rendering option redraws the cached explanations (main map and the top-k grid), without the model
     render = median_seconds(lambda: at.select_slider(key="smooth").set_value(next(smoothings)).run(), repeats=7, warmup=1)
-    at.switch_page("pages/neurons.py").run()
+    at.switch_page("app_pages/neurons.py").run()
     channels = iter(range(1, 40))
     neuron = median_seconds(lambda: at.selectbox(key="ch").set_value(next(channels)).run(), repeats=5, warmup=1)
     print(json.dumps({

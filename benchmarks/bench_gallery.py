@@ -28,7 +28,7 @@ def main() -> None:
     at = AppTest.from_file(ENTRY, default_timeout=300)
     at.query_params["g_layer"], at.query_params["neuron"] = LAYERS[0], "0"
     at.run()
-    at.switch_page("pages/neuron_gallery.py").run()  # warm-up: model, index, first page
+    at.switch_page("app_pages/neuron_gallery.py").run()  # warm-up: model, index, first page
     assert not at.exception, at.exception
     page_times = []
     for layer in LAYERS:

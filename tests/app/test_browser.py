@@ -3,12 +3,14 @@ a control changes, and screenshots land in ``test-artifacts/``."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,31 +29,42 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server():
+def require_browser() -> None:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} not found (apt-get install -y chromium)")
     pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+
+
+@contextlib.contextmanager
+def streamlit_server(env: dict[str, str] | None = None) -> Iterator[str]:
+    """A fresh dashboard on a free port (its URL once healthy); stopped on exit."""
     port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("streamlit did not become healthy")
+        yield url
+    finally:
         process.terminate()
-        pytest.fail("streamlit did not become healthy")
-    yield url
-    process.terminate()
-    process.wait(timeout=20)
+        process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def server():
+    require_browser()
+    with streamlit_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

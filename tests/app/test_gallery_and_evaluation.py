@@ -36,7 +36,7 @@ def own_index(tmp_path, monkeypatch) -> Path:
 
 
 def test_gallery_grid_opens_a_neuron_with_explained_tiles(cifar_root, own_index) -> None:
-    at = _open("pages/neuron_gallery.py", g_layer="block2.conv2")
+    at = _open("app_pages/neuron_gallery.py", g_layer="block2.conv2")
     opens = [b for b in at.button if b.key and b.key.startswith("open_block2.conv2_")]
     assert len(opens) == 24
     channel = int(opens[0].key.rsplit("_", 1)[1])
@@ -51,14 +51,14 @@ def test_gallery_grid_opens_a_neuron_with_explained_tiles(cifar_root, own_index)
 
 
 def test_labels_are_saved_next_to_the_index_and_searchable(cifar_root, own_index) -> None:
-    at = _open("pages/neuron_gallery.py", g_layer="block3.conv1", neuron="7")
+    at = _open("app_pages/neuron_gallery.py", g_layer="block3.conv1", neuron="7")
     at.text_input(key="label_block3.conv1_7").input("striped fur")
     form_button = next(b for b in at.button if b.label == "Save label")
     form_button.click().run()
     assert not at.exception, at.exception
     fingerprint = open_gallery("cifar10_fastnet_b2").index.header["model"]["fingerprint"]
     assert ConceptLabels.load(labels_path(own_index), fingerprint).get("block3.conv1", 7) == "striped fur"
-    grid = _open("pages/neuron_gallery.py", g_layer="block3.conv1")
+    grid = _open("app_pages/neuron_gallery.py", g_layer="block3.conv1")
     grid.text_input(key="label_query").input("STRIPED").run()
     opens = [b.key for b in grid.button if b.key and b.key.startswith("open_")]
     assert opens == ["open_block3.conv1_7"]
@@ -68,7 +68,7 @@ def test_gallery_without_data_still_lists_neurons(tmp_path, monkeypatch) -> None
     monkeypatch.setenv("BCOS_DATA_DIR", str(tmp_path))
     open_gallery.clear()
     try:
-        at = _open("pages/neuron_gallery.py", g_layer="stem", neuron="3")
+        at = _open("app_pages/neuron_gallery.py", g_layer="stem", neuron="3")
         assert any("Images unavailable" in w.value for w in at.warning)
         assert at.subheader[0].value.startswith("stem · channel 3") and len(at.get("plotly_chart")) >= 2
     finally:
@@ -76,7 +76,7 @@ def test_gallery_without_data_still_lists_neurons(tmp_path, monkeypatch) -> None
 
 
 def test_evaluation_page_shows_stored_results_a_live_grid_and_a_deletion_curve(cifar_root) -> None:
-    at = _open("pages/evaluation.py", image="sample:coffee", grid="2", tile="4")
+    at = _open("app_pages/evaluation.py", image="sample:coffee", grid="2", tile="4")
     titles = [s.value for s in at.subheader]
     assert "Model-inherent contributions vs post-hoc methods" in titles and any("versus B" in t for t in titles)
     assert at.number_input(key="grid").value == 2 and at.selectbox(key="tile").value == 4
@@ -86,7 +86,7 @@ def test_evaluation_page_shows_stored_results_a_live_grid_and_a_deletion_curve(c
 
 
 def test_random_neuron_button_opens_a_neuron_of_the_layer(cifar_root) -> None:
-    at = _open("pages/neuron_gallery.py", g_layer="block1.conv1")
+    at = _open("app_pages/neuron_gallery.py", g_layer="block1.conv1")
     at.button(key="random_neuron").click().run()
     assert not at.exception, at.exception
     assert at.subheader[0].value.startswith("block1.conv1 · channel ")

@@ -59,16 +59,16 @@ def test_rendering_options_redraw_without_explaining_again(monkeypatch) -> None:
 
 
 def test_delta_page_sums_to_gap_and_round_trips() -> None:
-    at = _open("pages/delta.py", image="sample:astronaut")
+    at = _open("app_pages/delta.py", image="sample:astronaut")
     _assert_exact(at, "model's logit gap")
     c1, c2 = at.selectbox(key="c1").value, at.selectbox(key="c2").value
-    again = _open("pages/delta.py", image="sample:astronaut", c1=str(c2), c2=str(c1))
+    again = _open("app_pages/delta.py", image="sample:astronaut", c1=str(c2), c2=str(c1))
     assert (again.selectbox(key="c1").value, again.selectbox(key="c2").value) == (c2, c1)
     assert _metrics(again)["model's logit gap"] == pytest.approx(-_metrics(at)["model's logit gap"], abs=1e-4)
 
 
 def test_neuron_page_deep_link_position() -> None:
-    at = _open("pages/neurons.py", layer="block1.conv1", ch="3", row="5", col="7")
+    at = _open("app_pages/neurons.py", layer="block1.conv1", ch="3", row="5", col="7")
     assert at.selectbox(key="layer").value == "block1.conv1" and at.selectbox(key="ch").value == 3
     assert any("(row 5, col 7)" in m.value for m in at.markdown)
     _assert_exact(at, "model's |activation|")
@@ -80,7 +80,7 @@ def test_b_family_page() -> None:
     import bcos_core
     from app.evaluation import stored_quality
 
-    at = _open("pages/b_family.py")
+    at = _open("app_pages/b_family.py")
     assert at.title[0].value == "B family"
     family = [n for n in bcos_core.list_shipped_models() if n.startswith("cifar10_bfamily_")]
     if not family:
@@ -96,7 +96,7 @@ def test_b_family_page() -> None:
 
 
 def test_toy_page_deep_link_restores_b_and_problem() -> None:
-    at = _open("pages/toy.py", B="5.0", spread="0.1", size="20", preset="paper")
+    at = _open("app_pages/toy.py", B="5.0", spread="0.1", size="20", preset="paper")
     assert at.select_slider(key="B").value == 5.0
     assert at.slider(key="spread").value == pytest.approx(0.1) and at.slider(key="size").value == 20
     assert len(at.get("plotly_chart")) == 3
@@ -105,7 +105,7 @@ def test_toy_page_deep_link_restores_b_and_problem() -> None:
 
 
 def test_teacher_mode_hides_controls() -> None:
-    at = _open("pages/toy.py", teacher="1", hide="problem,B")
+    at = _open("app_pages/toy.py", teacher="1", hide="problem,B")
     assert not [s for s in at.slider if s.key == "spread"]
     assert not [s for s in at.select_slider if s.key == "B"]
 
@@ -128,3 +128,64 @@ def test_data_set_images_and_misclassified_button(cifar_root) -> None:
     chosen = dict(at.query_params)["image"]
     chosen = chosen[0] if isinstance(chosen, list) else chosen
     assert chosen.startswith("data:test/") and chosen != image
+
+
+def test_a_new_image_starts_at_its_own_top_classes() -> None:
+    at = _open(image="sample:coffee")
+    first_top = at.selectbox(key="cls").value
+    at.selectbox(key="cls").set_value(9 if first_top != 9 else 8).run()
+    at.selectbox(key="sample").set_value("rocket").run()
+    assert not at.exception
+    chosen = at.selectbox(key="cls")
+    assert chosen.format_func(chosen.value) == chosen.options[0]  # the options are ranked from the highest logit down
+    assert dict(at.query_params)["image"] in ("sample:rocket", ["sample:rocket"])
+
+
+def test_delta_pair_follows_the_image_and_the_uncertain_jump_shows_the_named_pair(cifar_root) -> None:
+    at = _open("app_pages/delta.py", image="sample:astronaut")
+    names = [option.split(" (")[0] for option in at.selectbox(key="c1").options]
+    at.selectbox(key="c2").set_value(at.selectbox(key="c2").value).run()
+    at.selectbox(key="sample").set_value("chelsea").run()
+    first_two = [option.split(" (")[0] for option in at.selectbox(key="c1").options][:2]
+    shown = [at.selectbox(key=k).format_func(at.selectbox(key=k).value).split(" (")[0] for k in ("c1", "c2")]
+    assert shown == first_two, (shown, first_two, names)
+    jump = next(b for b in at.button if b.key == "uncertain_0")
+    image_name, _, rest = jump.label.partition(": ")
+    named = rest.split(" (margin")[0].split(" vs ")
+    jump.click().run()
+    assert not at.exception
+    assert dict(at.query_params)["image"] in (f"data:test/{image_name}", [f"data:test/{image_name}"])
+    shown = [at.selectbox(key=k).format_func(at.selectbox(key=k).value).split(" (")[0] for k in ("c1", "c2")]
+    assert shown == named
+
+
+def test_the_image_number_shown_is_the_images_own(cifar_root) -> None:
+    at = _open(image="data:test/cat/0005.jpg")
+    assert at.selectbox(key="data_class").value == "cat" and at.number_input(key="data_pos").value == 5
+    for position in (6, 7, 12):
+        at.number_input(key="data_pos").set_value(position).run()
+        assert not at.exception and at.number_input(key="data_pos").value == position
+        assert dict(at.query_params)["image"] in (f"data:test/cat/{position:04d}.jpg", [f"data:test/cat/{position:04d}.jpg"])
+    at.button(key="misclassified").click().run()
+    image = dict(at.query_params)["image"]
+    image = image[0] if isinstance(image, list) else image
+    class_name, number = image.removeprefix("data:test/").split("/")
+    assert at.selectbox(key="data_class").value == class_name and at.number_input(key="data_pos").value == int(number[:4])
+
+
+def test_a_failing_page_shows_a_short_message_and_logs_the_traceback(monkeypatch, caplog) -> None:
+    import streamlit as st
+
+    import bcos_core
+
+    st.cache_data.clear()
+    monkeypatch.setattr(bcos_core, "explain_classes", lambda *args, **kwargs: (_ for _ in ()).throw(RuntimeError("secret /server/path")))
+    at = AppTest.from_file(ENTRY, default_timeout=180)
+    at.query_params["image"] = "sample:camera"
+    with caplog.at_level("ERROR", logger="bcos_explorer"):
+        at.run()
+    assert not at.exception  # no traceback element
+    message = at.error[0].value
+    assert "Something went wrong" in message and "RuntimeError" in message and "/server/path" not in message
+    assert "secret /server/path" in caplog.text  # …but the operator's log has it
+    st.cache_data.clear()

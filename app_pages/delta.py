@@ -5,13 +5,22 @@ import streamlit as st
 
 from app import compute, figures
 from app.controls import exactness_readout, page_inputs, ranked_classes
-from app.state import init_widget, write_url
+from app.sidebar import show_image
+from app.state import init_widget, reset_on_change, set_for_context, write_url
 from bcos_core.render import symmetric_limit
+
+
+def show_pair(model_name: str, image_id: str, first: int, second: int) -> None:
+    """Button callback: open an uncertain test image with exactly the pair its button names."""
+    show_image(image_id)
+    set_for_context((model_name, image_id), c1=first, c2=second)
+
 
 st.title("Δ-explanations")
 st.caption("The Δ map is W_c1(x)·x − W_c2(x)·x per pixel: orange pixels argue for class 1, blue ones for class 2, and the map sums exactly to the logit gap.")
 selection, render = page_inputs()
 names, logits, order = ranked_classes(selection)
+reset_on_change((selection.model_name, selection.image_id), "c1", "c2")  # a new image starts at its top two classes
 init_widget("c1", order[0], int, choices=list(range(len(names))))
 init_widget("c2", order[1], int, choices=list(range(len(names))))
 label = lambda i: f"{names[i]} (logit {logits[i]:.3f})"  # noqa: E731
@@ -19,6 +28,7 @@ a, b = st.columns(2)
 class_1 = a.selectbox("Class 1 (orange)", order, key="c1", format_func=label)
 class_2 = b.selectbox("Class 2 (blue)", order, key="c2", format_func=label)
 write_url(c1=class_1, c2=class_2)
+
 if class_1 == class_2:
     st.warning("Pick two different classes.")
     st.stop()
@@ -50,8 +60,4 @@ with st.expander("Most uncertain test images (smallest top-1 / top-2 margin)"):
         for rank, index in enumerate(np.argsort(margins)[:10]):
             best, second_best = np.argsort(-all_logits[index])[:2]
             text = f"{ids[index].split('/', 1)[1]}: {names[best]} vs {names[second_best]} (margin {margins[index]:.3f}, true {names[labels[index]]})"
-            if st.button(text, key=f"uncertain_{rank}"):
-                st.query_params["image"] = ids[index]
-                for key in ("c1", "c2", "image_source"):
-                    st.session_state.pop(key, None)
-                st.rerun()
+            st.button(text, key=f"uncertain_{rank}", on_click=show_pair, args=(selection.model_name, ids[index], int(best), int(second_best)))

@@ -4,7 +4,7 @@ from dataclasses import asdict, fields
 
 import streamlit as st
 
-from app.state import init_widget, is_hidden, url_value, write_url
+from app.state import init_widget, is_hidden, teacher_mode, write_url
 from app.toy_figures import B_SWEEP, ToySettings, optimum_figure, sweep_figure, training_figure
 
 PRESETS = {
@@ -86,5 +86,5 @@ if not is_hidden("train"):
     c.slider("learning rate", 0.05, 2.0, key="lr", step=0.05)
 write_url(theta0=st.session_state["theta0"], lr=st.session_state["lr"])
 st.plotly_chart(cached_training(settings, b, float(st.session_state["theta0"]), float(st.session_state["lr"])), key="training")
-if url_value("teacher", "") in ("1", "true"):
+if teacher_mode():
     st.caption("Teacher mode: some controls are hidden by the link.")

@@ -33,18 +33,23 @@ else:  # a fresh session: the position from the URL
     row, col = url_value("row", default_position[0]), url_value("col", default_position[1])
 if not (0 <= row < channel_map.shape[0] and 0 <= col < channel_map.shape[1]):
     row, col = default_position
+chart_key = f"act_{layer.replace('.', '_')}_{channel}"  # a CSS class name: no dots
+
+
+def remember_click() -> None:
+    """Chart callback: a click on a cell moves the position (runs before the page, so the figure shows it at once)."""
+    points = st.session_state[chart_key].selection.points
+    if points:  # an empty selection (a second click on the same cell, a redraw) keeps the position
+        st.session_state.update(_pos_for=(layer, channel), _row=int(points[0]["y"]), _col=int(points[0]["x"]))
+
 
 left, right = st.columns(2)
 with left:
-    event = st.plotly_chart(
+    st.plotly_chart(
         figures.activation_figure(channel_map, (row, col), f"activation map of channel {channel} (click a cell)"),
-        key=f"act_{layer}_{channel}", on_select="rerun", selection_mode="points",
+        key=chart_key, on_select=remember_click, selection_mode="points",
     )
-    points = event.selection.points if event and event.selection else []
-    if points:
-        row, col = int(points[0]["y"]), int(points[0]["x"])
-    if st.button("Position of the maximum", key="reset_position"):
-        row, col = default_position
+    st.button("Position of the maximum", key="reset_position", on_click=lambda: st.session_state.update(_pos_for=(layer, channel), _row=default_position[0], _col=default_position[1]))
 st.session_state.update(_pos_for=(layer, channel), _row=row, _col=col)
 write_url(layer=layer, ch=channel, row=row, col=col)
 
@@ -54,7 +59,7 @@ with right:
     top, left_edge, bottom, right_edge = expl.receptive_field
     st.caption(f"receptive field: rows {top}–{bottom - 1}, columns {left_edge}–{right_edge - 1} of the {selection.crop.shape[0]} px input")
 exactness_readout(expl, label="|activation|")
-st.page_link("pages/neuron_gallery.py", label=f"Top images of {layer}[{channel}] in the data set (neuron gallery)", icon="🗂️",
+st.page_link("app_pages/neuron_gallery.py", label=f"Top images of {layer}[{channel}] in the data set (neuron gallery)", icon=":material/photo_library:",
              query_params={"model": selection.model_name, "image": selection.image_id, "g_layer": layer, "neuron": channel})
 crop = (slice(top, bottom), slice(left_edge, right_edge)) if bottom > top else (slice(None), slice(None))
 limit = symmetric_limit([expl.contributions[crop]])

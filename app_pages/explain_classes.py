@@ -5,7 +5,7 @@ import streamlit as st
 
 from app import compute, figures
 from app.controls import exactness_readout, page_inputs, ranked_classes
-from app.state import init_widget, write_url
+from app.state import init_widget, reset_on_change, write_url
 from bcos_core.render import symmetric_limit
 
 st.title("Class explanations")
@@ -13,6 +13,7 @@ selection, render = page_inputs()
 names, logits, order = ranked_classes(selection)
 init_widget("k", min(5, len(names)), int)
 st.session_state["k"] = max(1, min(int(st.session_state["k"]), len(names), 10))
+reset_on_change((selection.model_name, selection.image_id), "cls")  # a new image starts at its top class
 init_widget("cls", order[0], int, choices=list(range(len(names))))
 
 left, right = st.columns([2, 3])

@@ -22,6 +22,7 @@ from bcos_core.preprocessing import encode_images
 from bcos_core.render import diverging_rgb, explanation_to_rgba, rgba_over_background, symmetric_limit, upscale_nearest
 
 from .compute import get_model
+from .settings import operator_settings
 
 RANKINGS = {
     "mean maximum activation": "mean_max",
@@ -60,9 +61,33 @@ def open_gallery(model_name: str) -> Gallery:
     return Gallery(index, paths[0], samples, None)
 
 
+def _labels_file(gallery: Gallery) -> Path | None:
+    """The shared labels file when the operator turned the label store on (see ``app.settings``), else None."""
+    store = operator_settings().label_store
+    return store / labels_path(gallery.path).name if store else None
+
+
 def concept_labels(gallery: Gallery) -> ConceptLabels:
-    """The labels file next to the index (read fresh on every run so that saved edits show at once)."""
-    return ConceptLabels.load(labels_path(gallery.path), gallery.index.header["model"]["fingerprint"])
+    """This visitor's labels (kept in the session), or the operator's shared store read fresh on every run."""
+    fingerprint = gallery.index.header["model"]["fingerprint"]
+    shared = _labels_file(gallery)
+    if shared is not None:
+        return ConceptLabels.load(shared, fingerprint)
+    return st.session_state.setdefault(f"_labels:{fingerprint}", ConceptLabels(fingerprint))
+
+
+def save_labels(gallery: Gallery, labels: ConceptLabels) -> None:
+    """Keep edited labels: in the session, or (operator setting) atomically in the shared store."""
+    shared = _labels_file(gallery)
+    if shared is not None:
+        shared.parent.mkdir(parents=True, exist_ok=True)
+        labels.save(shared)
+    else:
+        st.session_state[f"_labels:{labels.model_fingerprint}"] = labels
+
+
+def labels_are_shared() -> bool:
+    return operator_settings().label_store is not None
 
 
 def ranked_channels(gallery: Gallery, layer: str, ranking: str) -> tuple[list[int], dict[str, np.ndarray]]:

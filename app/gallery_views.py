@@ -10,7 +10,7 @@ import streamlit as st
 from bcos_core.neuron_index import HISTOGRAM_EDGES, ConceptLabels, labels_path
 
 from . import compute, figures
-from .gallery import RANKINGS, TILE_VIEWS, Gallery, concept_labels, neuron_tiles, ranked_channels, thumbnail
+from .gallery import RANKINGS, TILE_VIEWS, Gallery, concept_labels, labels_are_shared, neuron_tiles, ranked_channels, save_labels, thumbnail
 from .pipeline import RenderOptions
 from .sidebar import Selection
 from .state import init_widget, write_url
@@ -106,20 +106,27 @@ def try_your_image(selection: Selection, layer: str, channel: int, render: Rende
 
 
 def label_editor(gallery: Gallery, layer: str, channel: int, labels: ConceptLabels) -> None:
-    """Name the neuron's concept; the label is saved at once in the labels file next to the index."""
+    """Name the neuron's concept (kept for this visitor, or in the operator's shared store)."""
+    key = f"label_{layer}_{channel}"
     with st.form(key=f"label_form_{layer}_{channel}", border=False):
         name_col, save_col = st.columns([4, 1])
-        text = name_col.text_input("Concept label", value=labels.get(layer, channel), placeholder="what does this neuron respond to?", key=f"label_{layer}_{channel}")
-        if save_col.form_submit_button("Save label"):
-            labels.set(layer, channel, text)
-            labels.save(labels_path(gallery.path))
-            st.toast(f"Saved “{labels.get(layer, channel)}” for {layer}[{channel}]" if text.strip() else f"Removed the label of {layer}[{channel}]")
+        name_col.text_input("Concept label", value=labels.get(layer, channel), placeholder="what does this neuron respond to?", key=key)
+        save_col.form_submit_button("Save label", on_click=_save_label, args=(gallery, layer, channel, key))
+
+
+def _save_label(gallery: Gallery, layer: str, channel: int, key: str) -> None:
+    """Form callback: runs before the page, so the new label shows everywhere on this run."""
+    labels, text = concept_labels(gallery), st.session_state[key]
+    labels.set(layer, channel, text)
+    save_labels(gallery, labels)
+    st.toast(f"Saved “{labels.get(layer, channel)}” for {layer}[{channel}]" if text.strip() else f"Removed the label of {layer}[{channel}]")
 
 
 def label_file_controls(gallery: Gallery) -> None:
     """Export and import the labels file (sidebar)."""
     labels = concept_labels(gallery)
     with st.sidebar.expander(f"Concept labels ({len(labels.labels)})"):
+        st.caption("Shared by everyone using this server." if labels_are_shared() else "Yours only, kept while this tab is open: export them to keep them.")
         st.download_button("Export labels (JSON)", labels.to_json(), file_name=labels_path(gallery.path).name, mime="application/json")
         upload = st.file_uploader("Import labels (JSON)", type=["json"], key="labels_upload")
         if upload is not None and st.session_state.get("_labels_imported") != upload.file_id:
@@ -128,6 +135,6 @@ def label_file_controls(gallery: Gallery) -> None:
             except ValueError as error:
                 st.error(f"Import refused: {error}")
             else:
-                labels.save(labels_path(gallery.path))
+                save_labels(gallery, labels)
                 st.session_state["_labels_imported"] = upload.file_id
                 st.success(f"Imported {added} labels")

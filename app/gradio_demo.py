@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 import gradio as gr
 import numpy as np
@@ -18,7 +19,20 @@ from . import figures
 from .images import SAMPLE_NAMES, sample_image
 from .pipeline import RenderOptions, encoded, reduce_explanation
 from .toy_figures import B_SWEEP, ToySettings, optimum_figure, sweep_figure
-from .uploads import ImageError, to_rgb_array
+from .uploads import ImageError, load_upload, refusal, to_rgb_array
+
+
+class UploadedImage(gr.Image):
+    """An image input whose uploads go through the dashboard's validation (size, format, decompression bombs), so a
+    bad file gives the same clear message instead of Gradio's bare "Error"."""
+
+    def preprocess(self, payload):
+        if payload is None or payload.path is None:  # nothing, or an inline data URL (webcam, clipboard)
+            return super().preprocess(payload)
+        try:
+            return load_upload(Path(payload.path).read_bytes())
+        except (ImageError, OSError) as error:
+            raise gr.Error(refusal(error if isinstance(error, ImageError) else ImageError(str(error)))) from None
 
 
 @lru_cache(maxsize=4)
@@ -79,7 +93,7 @@ def build_demo() -> gr.Blocks:
         with gr.Tab("Explain"):
             with gr.Row():
                 with gr.Column(scale=1):
-                    image = gr.Image(label="Image", type="numpy", value=sample_image(SAMPLE_NAMES[0]))
+                    image = UploadedImage(label="Image", type="numpy", value=sample_image(SAMPLE_NAMES[0]))
                     model_name = gr.Dropdown(models, value=bcos_core.DEFAULT_MODEL if bcos_core.DEFAULT_MODEL in models else models[0], label="Model")
                     k = gr.Slider(1, 10, value=5, step=1, label="Top-k")
                     smooth = gr.Dropdown([1, 3, 5, 7, 15], value=3, label="Smoothing")
@@ -89,7 +103,7 @@ def build_demo() -> gr.Blocks:
                 with gr.Column(scale=2):
                     scores = gr.Label(label="Top-k (sigmoid probabilities)")
                     with gr.Row():
-                        rgba = gr.Image(label="Explanation (RGBA, composited)", image_mode="RGB")
+                        rgba = gr.Image(label="Explanation (RGBA, composited)", image_mode="RGB", height=300)
                         contribution = gr.Plot(label="Contribution map")
                     exactness = gr.Textbox(label="Exactness")
                     delta_plot = gr.Plot(label="Δ-explanation (top-1 vs top-2)")

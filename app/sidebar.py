@@ -13,8 +13,9 @@ from bcos_core.checkpoints import CheckpointError
 
 from . import compute
 from .images import SAMPLE_NAMES, dataset_index, load_image, register_upload
+from .settings import operator_settings
 from .state import init_widget, is_hidden, url_value, write_url
-from .uploads import ALLOWED_FORMATS, ImageError
+from .uploads import ALLOWED_FORMATS, ImageError, refusal
 
 CUSTOM = "Checkpoint file…"
 SOURCES = ("Sample photo", "Data set", "Upload")
@@ -31,12 +32,17 @@ class Selection:
 
 
 def model_choices() -> list[str]:
-    return bcos_core.list_shipped_models() + bcos_core.list_official_models() + [CUSTOM]
+    """Shipped and official models, plus a checkpoint-path box only where the operator allows it (app.settings)."""
+    custom = [CUSTOM] if operator_settings().allow_checkpoint_paths else []
+    return bcos_core.list_shipped_models() + bcos_core.list_official_models() + custom
 
 
 def model_picker() -> tuple[str, bcos_core.LoadedModel] | None:
     choices = model_choices()
     current = url_value("model", bcos_core.DEFAULT_MODEL)
+    if current not in choices and CUSTOM not in choices:
+        st.sidebar.warning(f"This server does not load models by path; showing {bcos_core.DEFAULT_MODEL} instead of {current!r}.")
+        current = bcos_core.DEFAULT_MODEL
     if "model_choice" not in st.session_state:
         st.session_state["model_choice"] = current if current in choices else CUSTOM
         st.session_state["model_path"] = "" if current in choices else current
@@ -44,7 +50,7 @@ def model_picker() -> tuple[str, bcos_core.LoadedModel] | None:
         st.session_state["model_choice"] = st.session_state["model_choice"]
         st.session_state["model_path"] = st.session_state.get("model_path", "")
     if not is_hidden("model"):
-        st.sidebar.selectbox("Model", choices, key="model_choice", help="Shipped models, official B-cos v2 ImageNet models (downloaded on first use), or any checkpoint file of ours")
+        st.sidebar.selectbox("Model", choices, key="model_choice", help="Shipped models and official B-cos v2 ImageNet models (downloaded on first use)")
         if st.session_state["model_choice"] == CUSTOM:
             st.sidebar.text_input("Path to a .safetensors model", key="model_path", placeholder="runs/my_run/model.safetensors")
     name = st.session_state["model_choice"] if st.session_state["model_choice"] != CUSTOM else st.session_state["model_path"].strip()
@@ -83,7 +89,7 @@ def image_picker(model_name: str) -> str | None:
         try:
             return register_upload(upload.getvalue())
         except ImageError as error:
-            st.sidebar.error(f"Upload refused: {error}")
+            st.sidebar.error(refusal(error))
             return None
     return image_id if image_id.startswith("upload:") else None
 

@@ -18,6 +18,11 @@ class ImageError(ValueError):
     """An upload that cannot be used; the message is meant for the user."""
 
 
+def refusal(error: ImageError) -> str:
+    """The message both apps show for an upload they cannot use."""
+    return f"Upload refused: {error}"
+
+
 def load_upload(data: bytes) -> np.ndarray:
     """Decode uploaded bytes into an (H, W, 3) uint8 RGB array, or raise :class:`ImageError` with a clear reason."""
     if not data:

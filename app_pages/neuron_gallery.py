@@ -9,7 +9,7 @@ from app.state import init_widget, write_url
 from bcos_core.neuron_index import NeuronIndexError
 
 st.title("Neuron gallery")
-st.caption("What does a neuron encode? Its top images from the data set, each cropped to the neuron's receptive field and explained exactly (paper Fig. 10). Name what you see; labels are saved next to the index.")
+st.caption("What does a neuron encode? Its top images from the data set, each cropped to the neuron's receptive field and explained exactly (paper Fig. 10). Name what you see: your labels stay with you (export them as JSON) unless the server shares them.")
 selection, render = page_inputs()
 try:
     gallery = open_gallery(selection.model_name)

@@ -50,18 +50,38 @@ def test_gallery_grid_opens_a_neuron_with_explained_tiles(cifar_root, own_index)
     assert not at.exception
 
 
-def test_labels_are_saved_next_to_the_index_and_searchable(cifar_root, own_index) -> None:
-    at = _open("app_pages/neuron_gallery.py", g_layer="block3.conv1", neuron="7")
-    at.text_input(key="label_block3.conv1_7").input("striped fur")
-    form_button = next(b for b in at.button if b.label == "Save label")
-    form_button.click().run()
+def _save_label(at: AppTest, layer: str, channel: int, text: str) -> None:
+    at.text_input(key=f"label_{layer}_{channel}").input(text)
+    next(b for b in at.button if b.label == "Save label").click().run()
     assert not at.exception, at.exception
+
+
+def test_labels_are_per_visitor_by_default_and_searchable(cifar_root, own_index, monkeypatch) -> None:
+    from app.settings import LABEL_STORE_ENV_VAR
+
+    monkeypatch.delenv(LABEL_STORE_ENV_VAR, raising=False)
+    at = _open("app_pages/neuron_gallery.py", g_layer="block3.conv1", neuron="7")
+    _save_label(at, "block3.conv1", 7, "striped fur")
+    assert at.subheader[0].value.endswith("“striped fur”")
+    assert not list(own_index.parent.glob("*.labels.json"))  # nothing written on the server
+    at.button(key="back_to_grid").click().run()
+    at.text_input(key="label_query").input("STRIPED").run()
+    assert [b.key for b in at.button if b.key and b.key.startswith("open_")] == ["open_block3.conv1_7"]
+    other_visitor = _open("app_pages/neuron_gallery.py", g_layer="block3.conv1", neuron="7")
+    assert other_visitor.subheader[0].value == "block3.conv1 · channel 7"  # another session sees no label
+
+
+def test_a_shared_label_store_when_the_operator_turns_it_on(cifar_root, own_index, tmp_path, monkeypatch) -> None:
+    from app.settings import LABEL_STORE_ENV_VAR
+
+    store = tmp_path / "label-store"
+    monkeypatch.setenv(LABEL_STORE_ENV_VAR, str(store))
+    at = _open("app_pages/neuron_gallery.py", g_layer="block3.conv1", neuron="7")
+    _save_label(at, "block3.conv1", 7, "striped fur")
     fingerprint = open_gallery("cifar10_fastnet_b2").index.header["model"]["fingerprint"]
-    assert ConceptLabels.load(labels_path(own_index), fingerprint).get("block3.conv1", 7) == "striped fur"
-    grid = _open("app_pages/neuron_gallery.py", g_layer="block3.conv1")
-    grid.text_input(key="label_query").input("STRIPED").run()
-    opens = [b.key for b in grid.button if b.key and b.key.startswith("open_")]
-    assert opens == ["open_block3.conv1_7"]
+    assert ConceptLabels.load(store / labels_path(own_index).name, fingerprint).get("block3.conv1", 7) == "striped fur"
+    other_visitor = _open("app_pages/neuron_gallery.py", g_layer="block3.conv1", neuron="7")
+    assert other_visitor.subheader[0].value.endswith("“striped fur”")
 
 
 def test_gallery_without_data_still_lists_neurons(tmp_path, monkeypatch) -> None:

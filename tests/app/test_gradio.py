@@ -68,5 +68,10 @@ def test_client_round_trip() -> None:
             Image.fromarray(sample_image("rocket")).save(handle.name)
             result = client.predict(handle_file(handle.name), MODEL, 3, 3, api_name="/explain")
         assert result[0]["label"] and "model's logit" in result[3]
+        with tempfile.NamedTemporaryFile(suffix=".png") as handle:
+            handle.write(b"this is not a picture")
+            handle.flush()
+            with pytest.raises(Exception, match="Upload refused: this is not an image file"):
+                client.predict(handle_file(handle.name), MODEL, 3, 3, api_name="/explain")
     finally:
         demo.close()

@@ -110,10 +110,18 @@ def test_teacher_mode_hides_controls() -> None:
     assert not [s for s in at.select_slider if s.key == "B"]
 
 
-def test_bad_model_path_is_a_message(tmp_path) -> None:
+def test_model_paths_only_where_the_operator_allows_them(tmp_path, monkeypatch) -> None:
+    from app.settings import CHECKPOINT_PATHS_ENV_VAR
+
     broken = tmp_path / "broken.safetensors"
     broken.write_bytes(b"garbage")
     (tmp_path / "broken.json").write_text("{}")
+    monkeypatch.delenv(CHECKPOINT_PATHS_ENV_VAR, raising=False)
+    at = _open(model=str(broken))  # a public server: the path is not tried, the default model is shown
+    assert "Checkpoint file…" not in at.sidebar.selectbox(key="model_choice").options
+    assert any("does not load models by path" in w.value for w in at.sidebar.warning)
+    assert dict(at.query_params)["model"] in ("cifar10_fastnet_b2", ["cifar10_fastnet_b2"]) and not at.error
+    monkeypatch.setenv(CHECKPOINT_PATHS_ENV_VAR, "1")
     at = _open(model=str(broken))
     assert at.error and "Cannot load model" in at.error[0].value
 
@@ -121,7 +129,7 @@ def test_bad_model_path_is_a_message(tmp_path) -> None:
 def test_data_set_images_and_misclassified_button(cifar_root) -> None:
     image = "data:test/cat/" + sorted(p.name for p in (cifar_root / "test" / "cat").iterdir())[7]
     at = _open(image=image)
-    assert at.sidebar.radio[0].value == "Data set" and at.sidebar.selectbox[1].value == "cat"
+    assert at.sidebar.radio[0].value == "Data set" and at.selectbox(key="data_class").value == "cat"
     _assert_exact(at, "model's logit")
     at.button(key="misclassified").click().run()
     assert not at.exception

@@ -18,6 +18,8 @@ B_SWEEP = (1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0, 5.0, 7.5, 10.0, 15.0, 20.0,
 PLANE = np.linspace(-1.3, 1.3, 41)
 CURVE_STRIDE = 5  # plot the loss at every 0.5°: the optimum itself is found on the full 0.1° grid
 RED, BLUE = "#d62728", "#1f77b4"
+LN2 = float(np.log(2))  # BCE of an output near 0: one unit's output |cos|^(B−1)·ŵᵀx is small, so every loss stays near ln 2
+OPTIMUM_TICKS = (1, 1.5, 2, 3, 5, 10, 20, 50)
 SHADING = [[0, "rgba(214,39,40,0)"], [1, "rgba(214,39,40,0.75)"]]
 
 
@@ -56,12 +58,13 @@ def _frame_traces(problems: tuple[ToyProblem, ToyProblem], b: float) -> list[go.
     for problem in problems:
         theta = optimal_angle(problem, b)
         shading = np.clip(activation_map(theta, b, PLANE, PLANE), 0, None)
-        traces.append(go.Heatmap(x=PLANE, y=PLANE, z=np.round(shading / max(float(shading.max()), 1e-12), 3), colorscale=SHADING, showscale=False, hoverinfo="skip", zmin=0, zmax=1))
+        percent = np.round(100 * shading / max(float(shading.max()), 1e-12)).astype(np.uint8)  # 1 byte per cell in the JSON
+        traces.append(go.Heatmap(x=PLANE, y=PLANE, z=percent, colorscale=SHADING, showscale=False, hoverinfo="skip", zmin=0, zmax=100))
         traces.append(_arrow(theta, "black", f"w* (problem {problem.name})"))
     for problem in problems:
         curve = loss_curve(problem, b)
         best = int(np.argmin(curve))
-        traces.append(go.Scatter(x=DEFAULT_THETAS_DEG[::CURVE_STRIDE], y=curve[::CURVE_STRIDE], mode="lines", line=dict(color="black"), showlegend=False, hovertemplate="θ=%{x:.1f}° loss=%{y:.6f}<extra></extra>"))
+        traces.append(go.Scatter(x=DEFAULT_THETAS_DEG[::CURVE_STRIDE].astype(np.float32), y=curve[::CURVE_STRIDE].astype(np.float32), mode="lines", line=dict(color="black"), showlegend=False, hovertemplate="θ=%{x:.1f}° loss=%{y:.6f}<extra></extra>"))
         traces.append(go.Scatter(x=[DEFAULT_THETAS_DEG[best]], y=[curve[best]], mode="markers+text", marker=dict(color="orange", size=11), text=[f"θ*={DEFAULT_THETAS_DEG[best]:.1f}°"], textposition="top center", showlegend=False))
     return traces
 
@@ -94,13 +97,15 @@ def sweep_figure(settings: ToySettings, initial_b: float = 2.0, b_values: tuple[
     steps = [dict(method="animate", label=f"{b:g}", args=[[f"{b:g}"], dict(mode="immediate", frame=dict(duration=0, redraw=True), transition=dict(duration=0))]) for b in b_values]
     fig.update_layout(
         sliders=[dict(active=start, steps=steps, currentvalue=dict(prefix="B = "), pad=dict(t=30))],
-        updatemenus=[dict(type="buttons", x=0, y=-0.08, xanchor="left", buttons=[dict(label="▶ sweep", method="animate", args=[None, dict(frame=dict(duration=500, redraw=True), fromcurrent=True)])])],
+        updatemenus=[dict(type="buttons", x=0, y=-0.08, xanchor="left", buttons=[dict(label="▶ sweep", method="animate", args=[None, dict(mode="immediate", frame=dict(duration=500, redraw=True), transition=dict(duration=0), fromcurrent=True)])])],
         height=820, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=1.06), plot_bgcolor="white",
     )
     for col in (1, 2):
         fig.update_xaxes(range=[PLANE[0], PLANE[-1]], row=1, col=col, zeroline=True)
         fig.update_yaxes(range=[PLANE[0], PLANE[-1]], row=1, col=col, scaleanchor=f"x{col}", zeroline=True)
         fig.update_xaxes(range=[0, 180], title="θ (degrees)", row=2, col=col)
+        fig.add_hline(y=LN2, line=dict(color="#999999", dash="dot"), row=2, col=col)
+    fig.update_yaxes(title="mean BCE loss (near ln 2)", row=2, col=1)
     return fig
 
 
@@ -112,7 +117,7 @@ def optimum_figure(settings: ToySettings, b_values: np.ndarray | None = None) ->
     for problem, dash in zip(problems, ("solid", "dash")):
         fig.add_trace(go.Scatter(x=b_values, y=[optimal_angle(problem, b) for b in b_values], mode="lines", name=f"θ*(B), problem {problem.name}", line=dict(dash=dash, width=3)))
     fig.add_hline(y=problems[0].red_mean_angle, line=dict(color=RED, dash="dot"), annotation_text="red cluster's direction")
-    fig.update_xaxes(type="log", title="B")
+    fig.update_xaxes(type="log", title="B", tickvals=OPTIMUM_TICKS, ticktext=[f"{b:g}" for b in OPTIMUM_TICKS])
     fig.update_yaxes(title="optimal angle θ* (degrees)", range=[0, 180])
     fig.update_layout(height=360, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=1.12))
     return fig
@@ -124,12 +129,12 @@ def training_figure(settings: ToySettings, b: float, theta0: float, learning_rat
     paths = [descent_trajectory(p, b, theta0, learning_rate, steps) for p in problems]
     fig = make_subplots(rows=1, cols=2, subplot_titles=tuple(f"problem {p.name}: gradient descent at B = {b:g}" for p in problems))
     for col, (problem, path) in enumerate(zip(problems, paths), start=1):
-        fig.add_trace(_arrow(path[0], "#ff7f0e", "w (training)"), row=1, col=col)
+        fig.add_trace(_arrow(path[0], "#ff7f0e", "w (training)", showlegend=col == 1), row=1, col=col)
     for trace, row, col in _static_traces(problems):
         fig.add_trace(trace, row=row, col=col)
     for col, problem in enumerate(problems, start=1):
-        fig.add_trace(_arrow(optimal_angle(problem, b), "#999999", "w* (optimum)"), row=1, col=col)
-    fig.frames = [go.Frame(name=str(i), data=[_arrow(path[i], "#ff7f0e", f"w, step {i}") for path in paths], traces=[0, 1]) for i in range(steps + 1)]
+        fig.add_trace(_arrow(optimal_angle(problem, b), "#999999", "w* (optimum at this B)", showlegend=col == 1), row=1, col=col)
+    fig.frames = [go.Frame(name=str(i), data=[_arrow(path[i], "#ff7f0e", "w (training)", showlegend=col == 0) for col, path in enumerate(paths)], traces=[0, 1]) for i in range(steps + 1)]
     animate = lambda frames, duration: dict(method="animate", args=[frames, dict(mode="immediate", frame=dict(duration=duration, redraw=True), transition=dict(duration=0), fromcurrent=True)])  # noqa: E731
     fig.update_layout(
         updatemenus=[dict(type="buttons", direction="left", x=0, y=-0.12, xanchor="left", buttons=[
@@ -138,7 +143,7 @@ def training_figure(settings: ToySettings, b: float, theta0: float, learning_rat
             dict(label="⟲ reset", **animate(["0"], 0)),
         ])],
         sliders=[dict(active=0, currentvalue=dict(prefix="step "), pad=dict(t=40), steps=[dict(label=str(i), **animate([str(i)], 0)) for i in range(steps + 1)])],
-        height=480, margin=dict(l=10, r=10, t=40, b=10), showlegend=False, plot_bgcolor="white",
+        height=500, margin=dict(l=10, r=10, t=60, b=10), legend=dict(orientation="h", y=1.12), plot_bgcolor="white",
     )
     for col in (1, 2):
         fig.update_xaxes(range=[PLANE[0], PLANE[-1]], row=1, col=col)

@@ -92,3 +92,19 @@ def test_an_upload_and_teacher_mode_survive_moving_to_another_page(server, page,
     assert page.locator("text=Rendering options").count() == 0  # still hidden by teacher mode
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "delta_after_upload_navigation.png"), full_page=True)
+
+
+def test_the_shading_stays_while_the_b_sweep_plays(server, page) -> None:  # noqa: F811
+    page.goto(f"{server}/toy?B=1", wait_until="domcontentloaded")
+    _settle(page)
+    chart = page.locator(".st-key-sweep .js-plotly-plot")
+    chart.locator(".updatemenu-button", has_text="sweep").click()
+    reddish = []
+    for _ in range(6):  # sample the drawing while the frames play
+        page.wait_for_timeout(400)
+        layers = page.evaluate("() => document.querySelectorAll('.st-key-sweep .hm image').length")
+        shot = np.asarray(Image.open(__import__("io").BytesIO(chart.screenshot())).convert("RGB")).astype(int)
+        reddish.append((layers, int(((shot[..., 0] - shot[..., 2]) > 60).sum())))
+    slider_value = page.evaluate("() => document.querySelector('.st-key-sweep .js-plotly-plot')._fullLayout.sliders[0].active")
+    assert slider_value > 0, "the sweep did not play"
+    assert all(layers == 2 and pixels > 500 for layers, pixels in reddish), reddish

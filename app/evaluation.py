@@ -146,31 +146,46 @@ def live_maps(model_name: str, grid: Grid, method: str) -> tuple[np.ndarray, np.
 
 
 @st.cache_data(show_spinner="Removing pixels…", max_entries=64)
-def deletion_curves(model_name: str, crop: np.ndarray, target: int, methods: tuple[str, ...], steps: int = 20) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Logit vs fraction of pixels removed (most important first) for each method, and for a random order."""
+def deletion_curves(model_name: str, crop: np.ndarray, target: int, methods: tuple[str, ...], steps: int = 20) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """Per method, logit vs fraction of pixels removed most relevant first ("MoRF") and least relevant first
+    ("LeRF"); and a random order. Removed pixels take the image's mean colour (see ``deletion_curve``)."""
     model = get_model(model_name).model
     image = encode_images(torch.from_numpy(crop).permute(2, 0, 1)[None])[0]
-    curves = {}
+    curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
     for method in methods:
         attribution = attribution_method(method, model)(image, [target])[0]
-        fractions, logits = deletion_curve(model, image, target, attribution, steps)
-        curves[method] = (fractions.numpy(), logits.numpy())
+        curves[method] = {order: tuple(t.numpy() for t in deletion_curve(model, image, target, sign * attribution, steps)) for order, sign in (("MoRF", 1), ("LeRF", -1))}
     random_order = torch.rand(image.shape[1:], generator=torch.Generator().manual_seed(0))
-    fractions, logits = deletion_curve(model, image, target, random_order, steps)
-    curves["random order"] = (fractions.numpy(), logits.numpy())
+    curves["random order"] = {"random": tuple(t.numpy() for t in deletion_curve(model, image, target, random_order, steps))}
     return curves
 
 
-def deletion_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]], class_name: str) -> go.Figure:
+def curve_area(fractions: np.ndarray, logits: np.ndarray) -> float:
+    """Area under the logit curve, relative to the starting logit (more negative: the logit fell faster)."""
+    return float(np.trapezoid(logits - logits[0], fractions))
+
+
+def deletion_figure(curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]], class_name: str) -> go.Figure:
+    """Solid: most relevant pixels removed first; dashed: least relevant first; dotted grey: random order."""
     fig = go.Figure()
-    for method, (fractions, logits) in curves.items():
-        area = float(np.trapezoid(logits, fractions))
-        fig.add_trace(go.Scatter(x=100 * fractions, y=logits, mode="lines+markers", name=f"{method} (area {area:.2f})",
-                                 line=dict(color=METHOD_COLORS.get(method, "#bbbbbb"), dash="dot" if method == "random order" else None)))
+    for method, orders in curves.items():
+        gap = curve_area(*orders["LeRF"]) - curve_area(*orders["MoRF"]) if "MoRF" in orders else None
+        for order, (fractions, logits) in orders.items():
+            dash = {"MoRF": None, "LeRF": "dash", "random": "dot"}[order]
+            name = f"{method}, {'most' if order == 'MoRF' else 'least'} relevant first" if gap is not None else method
+            name += f" (gap {gap:.2f})" if order == "MoRF" else ""
+            fig.add_trace(go.Scatter(x=100 * fractions, y=logits, mode="lines", name=name, legendgroup=method,
+                                     line=dict(color=METHOD_COLORS.get(method, "#bbbbbb"), dash=dash)))
     fig.update_xaxes(title="pixels removed (%)")
     fig.update_yaxes(title=f"logit of {class_name}")
-    fig.update_layout(height=360, margin=dict(l=4, r=4, t=10, b=4), legend=dict(orientation="h", y=-0.25))
+    fig.update_layout(height=400, margin=dict(l=4, r=4, t=10, b=4), legend=dict(orientation="h", y=-0.25))
     return fig
+
+
+def deletion_gaps(curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]) -> dict[str, float]:
+    """Per method: area of the least-relevant-first curve minus that of the most-relevant-first one (larger: the
+    map ranks pixels by their effect on the logit better)."""
+    return {method: curve_area(*orders["LeRF"]) - curve_area(*orders["MoRF"]) for method, orders in curves.items() if "MoRF" in orders}
 
 
 def findings(results: dict) -> list[str]:

@@ -113,3 +113,10 @@ def deletion_section(selection: Selection) -> None:
     methods = tuple(m for m in DELETION_METHODS if m in available_methods(selection.loaded.model))
     curves = evaluation.deletion_curves(selection.model_name, selection.crop, order[0], methods)
     st.plotly_chart(evaluation.deletion_figure(curves, names[order[0]]), key="deletion")
+    gaps = evaluation.deletion_gaps(curves)
+    best = max(gaps, key=gaps.get)
+    st.caption(
+        f"Largest gap on this image: {best} ({gaps[best]:.2f}). Why not simply compare with the random order? Removing pixels "
+        "scattered at random already destroys the image's texture, so its logit falls fast whatever a map says; the gap "
+        "between a map's own two orders does not depend on that damage (Hooker et al. 2019, Rong et al. 2022)."
+    )

@@ -134,11 +134,13 @@ def attribution_method(name: str, model: nn.Module) -> AttributionFn:
 def deletion_curve(model: nn.Module, image: Tensor, target: int, attribution: Tensor, steps: int = 20, fill: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """Logit of ``target`` as pixels are removed in order of decreasing attribution (paper-style deletion metric).
 
-    ``image`` is one encoded (C, H, W) image, ``attribution`` its (H, W) map; removed pixels are set to ``fill``
-    (default: black, i.e. encoded [0, 0, 0, 1, 1, 1]). Returns (fractions removed, logits), steps + 1 points.
+    ``image`` is one encoded (C, H, W) image, ``attribution`` its (H, W) map (negate it for least-relevant-first);
+    removed pixels are set to ``fill``, by default the image's mean colour: black pixels scattered over an image are
+    far outside the training data and lower the logit whatever their order, which made even a random order look
+    best. Returns (fractions removed, logits), steps + 1 points.
     """
     channels, height, width = image.shape
-    fill = fill if fill is not None else torch.cat([torch.zeros(channels // 2), torch.ones(channels - channels // 2)])
+    fill = fill if fill is not None else image.mean((1, 2))
     order = attribution.flatten().argsort(descending=True, stable=True)
     fractions = torch.linspace(0, 1, steps + 1)
     batch = image[None].repeat(steps + 1, 1, 1, 1)

@@ -170,10 +170,13 @@ def test_several_smoothings_from_one_pass_equal_separate_games(bcos_model) -> No
     assert not torch.equal(together[3], together[1])
 
 
-def test_deletion_curve_starts_at_the_logit_and_ends_at_a_black_image(bcos_model) -> None:
+def test_deletion_curve_starts_at_the_logit_and_ends_at_the_images_mean_colour(bcos_model) -> None:
     image = _grid()
     fractions, logits = deletion_curve(bcos_model, image, 4, torch.rand(48, 48), steps=8)
     assert fractions[0] == 0 and fractions[-1] == 1 and len(logits) == 9
-    black = torch.cat([torch.zeros(3, 48, 48), torch.ones(3, 48, 48)])
+    flat = image.mean((1, 2))[:, None, None].expand_as(image)
     assert float(logits[0]) == pytest.approx(float(bcos_core.class_logits(bcos_model, image)[4]), rel=1e-5)
-    assert float(logits[-1]) == pytest.approx(float(bcos_core.class_logits(bcos_model, black)[4]), rel=1e-5, abs=1e-6)
+    assert float(logits[-1]) == pytest.approx(float(bcos_core.class_logits(bcos_model, flat)[4]), rel=1e-5, abs=1e-6)
+    black = torch.cat([torch.zeros(3), torch.ones(3)])
+    _, to_black = deletion_curve(bcos_model, image, 4, torch.rand(48, 48), steps=8, fill=black)
+    assert float(to_black[-1]) == pytest.approx(float(bcos_core.class_logits(bcos_model, black[:, None, None].expand_as(image))[4]), rel=1e-5, abs=1e-6)

@@ -112,3 +112,24 @@ def test_random_neuron_button_opens_a_neuron_of_the_layer(cifar_root) -> None:
     assert at.subheader[0].value.startswith("block1.conv1 · channel ")
     at.button(key="back_to_grid").click().run()
     assert not at.exception and not at.subheader
+
+
+def test_deletion_ranks_by_the_gap_between_most_and_least_relevant_first(cifar_root) -> None:
+    from app.evaluation import curve_area, deletion_curves, deletion_figure, deletion_gaps
+    from app.images import load_image
+    from app.pipeline import encoded
+    from bcos_core import class_logits, load_model
+    from bcos_core.attribution import BCOS
+    from PIL import Image
+
+    loaded = load_model("cifar10_fastnet_b2")
+    gaps = []
+    for name in ("cat/0001.jpg", "ship/0002.jpg", "horse/0003.jpg"):
+        crop = loaded.preprocess.to_array(Image.fromarray(load_image(f"data:test/{name}")))
+        curves = deletion_curves("cifar10_fastnet_b2", crop, int(class_logits(loaded.model, encoded(crop)).argmax()), (BCOS,))
+        assert set(curves) == {BCOS, "random order"} and set(curves[BCOS]) == {"MoRF", "LeRF"}
+        gaps.append(deletion_gaps(curves)[BCOS])
+        assert deletion_gaps(curves)[BCOS] == curve_area(*curves[BCOS]["LeRF"]) - curve_area(*curves[BCOS]["MoRF"])
+        figure = deletion_figure(curves, "x")
+        assert [t.line.dash for t in figure.data] == [None, "dash", "dot"]
+    assert min(gaps) > 0  # the model's own contributions rank pixels: removing the most relevant first hurts more

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from .test_browser import ARTIFACTS, ROOT, _assert_no_errors, _settle, page, require_browser, server, streamlit_server  # noqa: F401  (fixtures)
+from app.launch import running_dashboard
+
+from .test_browser import ARTIFACTS, _assert_no_errors, _settle, page, require_browser, server  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 TITLES = ["Class explanations", "Δ-explanations", "Neuron explorer", "Neuron gallery", "B family", "Evaluation", "The B dial (toy)"]
@@ -25,7 +27,7 @@ def _nav_titles(page) -> list[str]:
 
 def test_a_deep_link_as_the_first_request_opens_that_page_wide(page) -> None:  # noqa: F811
     require_browser()
-    with streamlit_server() as url:  # a fresh server: this is its first request
+    with running_dashboard() as url:  # a fresh server: this is its first request
         page.goto(f"{url}/gallery?g_layer=block3.conv1", wait_until="domcontentloaded")
         _settle(page)
         assert page.locator("h1").first.inner_text() == "Neuron gallery"

@@ -1,0 +1,157 @@
+"""Load test of the real dashboard: N concurrent browser sessions take a scripted tour (JSON on stdout).
+
+    python -m benchmarks.bench_load [--sessions 8] [--rounds 2]
+
+Starts a fresh dashboard, measures the first request (a deep link to the Δ page), then opens one Chromium with N
+contexts (visitors) that all at once: open the class page by deep link, change the explained class three times, open
+the Δ page, the neuron explorer (and click a cell of the activation map), a neuron of the gallery and the B family
+page. An action counts from the browser event until the page shows its result (the expected title, class or
+position, the explanation drawn) and Streamlit is idle. Errors are exception boxes, error messages, dialogs and
+timeouts. Visitors use the five sample photos in turn, so some share images (and the shared result cache).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+
+from app.images import SAMPLE_NAMES
+from app.launch import running_dashboard
+
+CHROMIUM = "/usr/bin/chromium"
+IDLE = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+TIMEOUT_MS = 180_000
+
+
+class Visitor:
+    """One browser context and the times of its actions."""
+
+    def __init__(self, context, url: str, index: int) -> None:
+        self.context, self.url, self.index = context, url, index
+        self.image = f"sample:{SAMPLE_NAMES[index % len(SAMPLE_NAMES)]}"
+        self.times: dict[str, list[float]] = {}
+        self.errors: list[str] = []
+
+    async def _done(self, page, action: str, started: float, ready: str) -> None:
+        """Wait for ``ready`` (a JS predicate) and an idle app, record the time, and look for error elements."""
+        try:
+            await page.wait_for_function(f"() => ({ready})() && ({IDLE})()", timeout=TIMEOUT_MS, polling=50)
+        except Exception as error:  # noqa: BLE001: a timeout is a failed action, reported, not a crash of the benchmark
+            self.errors.append(f"visitor {self.index} {action}: {type(error).__name__}")
+            return
+        self.times.setdefault(action, []).append(time.perf_counter() - started)
+        shown = await page.evaluate(
+            "() => [...document.querySelectorAll('[data-testid=stException], [data-testid=stAlertContentError], [role=dialog]')].map(e => e.innerText.slice(0, 120))"
+        )
+        self.errors += [f"visitor {self.index} {action}: {text}" for text in shown]
+
+    async def deep_link(self, page, action: str, path: str, ready: str) -> None:
+        started = time.perf_counter()
+        await page.goto(f"{self.url}/{path}", wait_until="commit")
+        await self._done(page, action, started, ready)
+
+    async def tour(self) -> None:
+        page = await self.context.new_page()
+        drawn = lambda key: f"() => !!document.querySelector('.st-key-{key} .imagelayer image')"  # noqa: E731
+        title = lambda text: f"() => document.querySelector('h1')?.innerText === {json.dumps(text)}"  # noqa: E731
+        both = lambda a, b: f"() => ({a})() && ({b})()"  # noqa: E731
+        await self.deep_link(page, "open class page", f"?image={self.image}", both(title("Class explanations"), drawn("rgba")))
+        for rank in (1, 2, 3):
+            await page.locator(".st-key-cls input").click()
+            option = page.get_by_role("option").nth(rank)
+            name = (await option.inner_text()).split(" (")[0]
+            started = time.perf_counter()
+            await option.click()
+            subheader = f"() => [...document.querySelectorAll('h3')].some(h => h.innerText.includes({json.dumps(f'Why “{name}”?')}))"
+            await self._done(page, "change class", started, both(subheader, drawn("rgba")))
+        await self.deep_link(page, "deep link: Δ", f"delta?image={self.image}", both(title("Δ-explanations"), drawn("delta_rgba")))
+        channel = 3 + self.index
+        await self.deep_link(page, "deep link: neuron", f"neurons?image={self.image}&layer=block2.conv1&ch={channel}&row=0&col=0",
+                             both(title("Neuron explorer"), drawn("neuron_rgba")))
+        chart = f".st-key-act_block2_conv1_{channel} .js-plotly-plot"
+        row, col = 2 + self.index % 10, 5
+        point = await page.evaluate(
+            f"""() => {{ const gd = document.querySelector('{chart}'), box = gd.querySelector('.main-svg').getBoundingClientRect();
+            return [box.left + gd._fullLayout.xaxis._offset + gd._fullLayout.xaxis.l2p({col}), box.top + gd._fullLayout.yaxis._offset + gd._fullLayout.yaxis.l2p({row})]; }}"""
+        )
+        started = time.perf_counter()
+        await page.mouse.click(*point)
+        await self._done(page, "click neuron cell", started, f"() => window.location.search.includes('row={row}&col={col}') && document.body.innerText.includes('at (row {row}, col {col})')")
+        await self.deep_link(page, "deep link: gallery neuron", f"gallery?image={self.image}&g_layer=block2.conv2&neuron={channel}",
+                             both(title("Neuron gallery"), "() => document.querySelectorAll('[data-testid=stImage] img').length >= 16"))
+        await self.deep_link(page, "deep link: B family", f"b_family?image={self.image}", both(title("B family"), drawn("rgba_b2_5")))
+        await page.close()
+
+
+def _summary(times: list[float]) -> dict[str, float]:
+    ordered = sorted(times)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {"n": len(ordered), "p50_s": round(statistics.median(ordered), 2), "p95_s": round(p95, 2), "max_s": round(ordered[-1], 2)}
+
+
+async def _first_request(browser, url: str) -> float:
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    visitor = Visitor(context, url, 0)
+    page = await context.new_page()
+    await visitor.deep_link(page, "first request", "delta?image=sample:coffee", "() => document.querySelector('h1')?.innerText === 'Δ-explanations' && !!document.querySelector('.st-key-delta_rgba .imagelayer image')")
+    await context.close()
+    if visitor.errors:
+        raise RuntimeError(f"first request failed: {visitor.errors}")
+    return visitor.times["first request"][0]
+
+
+async def run(sessions: int, rounds: int) -> dict:
+    from playwright.async_api import async_playwright
+
+    load_before = os.getloadavg()[0]
+    with running_dashboard() as url:
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
+            first = await _first_request(browser, url)
+            visitors = []
+            started = time.perf_counter()
+            for _ in range(rounds):
+                contexts = [await browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(sessions)]
+                batch = [Visitor(context, url, index) for index, context in enumerate(contexts)]
+                await asyncio.gather(*(visitor.tour() for visitor in batch))
+                for context in contexts:
+                    await context.close()
+                visitors += batch
+            wall = time.perf_counter() - started
+            await browser.close()
+    actions: dict[str, list[float]] = {}
+    for visitor in visitors:
+        for action, times in visitor.times.items():
+            actions.setdefault(action, []).extend(times)
+    return {
+        "benchmark": "dashboard_load",
+        "sessions": sessions,
+        "rounds": rounds,
+        "cpu_count": os.cpu_count(),
+        "load_average_1min_before": round(load_before, 2),
+        "load_average_1min_after": round(os.getloadavg()[0], 2),
+        "first_request_deep_link_s": round(first, 2),
+        "wall_s": round(wall, 1),
+        "errors": [error for visitor in visitors for error in visitor.errors],
+        "actions": {action: _summary(times) for action, times in actions.items()},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=2, help="tours per visitor slot (a fresh set of contexts each round)")
+    args = parser.parse_args()
+    if not Path(CHROMIUM).exists():
+        raise SystemExit(f"{CHROMIUM} not found (apt-get install -y chromium)")
+    print(json.dumps(asyncio.run(run(args.sessions, args.rounds)), indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -7,4 +7,4 @@ COPY . .
 ENV PYTHONPATH=/app
 EXPOSE 8501
 HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://localhost:8501/_stcore/health')"
-ENTRYPOINT ["streamlit", "run", "streamlit_app.py", "--server.port=8501", "--server.address=0.0.0.0"]
+ENTRYPOINT ["python", "-m", "app.serve", "--server.port=8501", "--server.address=0.0.0.0"]

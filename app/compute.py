@@ -6,6 +6,12 @@ Pages call these functions; they hold no Streamlit widgets. Results are plain nu
 
 from __future__ import annotations
 
+import functools
+import os
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
 import numpy as np
 import streamlit as st
 import torch
@@ -19,6 +25,37 @@ from .pipeline import ExplainedMap, encoded, reduce_explanation
 
 
 FAMILY_PREFIX = "cifar10_bfamily_"  # shipped models of the B family (same architecture, different B)
+INFERENCE_SLOTS_ENV_VAR = "BCOS_INFERENCE_SLOTS"
+INFERENCE_SLOTS = max(1, int(os.environ.get(INFERENCE_SLOTS_ENV_VAR, "2") or 2))
+_slots = threading.BoundedSemaphore(INFERENCE_SLOTS)
+_held = threading.local()
+F = TypeVar("F", bound=Callable)
+
+
+def uses_model(fn: F) -> F:
+    """Run ``fn`` in one of ``INFERENCE_SLOTS`` slots: many visitors at once queue for the cores instead of
+    oversubscribing them (re-entrant; put it under the cache decorator, so cache hits never wait)."""
+
+    @functools.wraps(fn)
+    def in_slot(*args, **kwargs):
+        if getattr(_held, "depth", 0):
+            return fn(*args, **kwargs)
+        with _slots:
+            _held.depth = 1
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _held.depth = 0
+
+    return in_slot  # type: ignore[return-value]
+
+
+def configure_inference() -> int:
+    """Give each inference slot an equal share of the cores (torch threads per computation); returns that number.
+    Called by the server launcher (``app.serve``), not on import, so tests keep torch's default."""
+    threads = max(1, (os.cpu_count() or 1) // INFERENCE_SLOTS)
+    torch.set_num_threads(threads)
+    return threads
 
 
 @st.cache_resource(show_spinner="Loading model…", max_entries=6)
@@ -37,6 +74,7 @@ def model_input(model_name: str, image_id: str) -> tuple[np.ndarray, tuple[int, 
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
+@uses_model
 def predictions(model_name: str, image_id: str) -> np.ndarray:
     """Logits of the image (float64 numpy)."""
     crop, _, _ = model_input(model_name, image_id)
@@ -44,6 +82,7 @@ def predictions(model_name: str, image_id: str) -> np.ndarray:
 
 
 @st.cache_data(show_spinner="Explaining…", max_entries=256)
+@uses_model
 def class_explanations(model_name: str, image_id: str, classes: tuple[int, ...]) -> list[ExplainedMap]:
     """Explanations of several classes (one forward and one batched backward pass)."""
     crop, _, _ = model_input(model_name, image_id)
@@ -52,6 +91,7 @@ def class_explanations(model_name: str, image_id: str, classes: tuple[int, ...])
 
 
 @st.cache_data(show_spinner="Explaining…", max_entries=128)
+@uses_model
 def pair_explanations(model_name: str, image_id: str, class_1: int, class_2: int) -> tuple[ExplainedMap, ExplainedMap, ExplainedMap]:
     """Both classes and their Δ-explanation from one forward and one batched backward pass."""
     crop, _, _ = model_input(model_name, image_id)
@@ -60,6 +100,7 @@ def pair_explanations(model_name: str, image_id: str, class_1: int, class_2: int
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
+@uses_model
 def activations(model_name: str, image_id: str, layer: str) -> np.ndarray:
     """(C, h, w) activations of a layer for the image."""
     crop, _, _ = model_input(model_name, image_id)
@@ -67,6 +108,7 @@ def activations(model_name: str, image_id: str, layer: str) -> np.ndarray:
 
 
 @st.cache_data(show_spinner="Explaining neuron…", max_entries=256)
+@uses_model
 def neuron_explanation(model_name: str, image_id: str, layer: str, channel: int, position: tuple[int, int] | None) -> ExplainedMap:
     crop, _, _ = model_input(model_name, image_id)
     expl = bcos_core.explain_neuron(get_model(model_name).model, encoded(crop), layer, channel, position)
@@ -77,6 +119,7 @@ DATASET_SCAN_SIZE = 2000  # test images scanned for "misclassified" / "most unce
 
 
 @st.cache_data(show_spinner="Scanning test images…", max_entries=8)
+@uses_model
 def dataset_predictions(model_name: str, limit: int = DATASET_SCAN_SIZE) -> tuple[list[str], np.ndarray, np.ndarray]:
     """(image ids, labels, logits) for the first ``limit`` images of every class of the test split, interleaved."""
     from bcos_core.metrics import predict_logits

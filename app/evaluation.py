@@ -19,7 +19,7 @@ from bcos_core.models import list_models
 from bcos_core.preprocessing import encode_images
 from bcos_core.zoo import ASSETS_DIR
 
-from .compute import FAMILY_PREFIX, get_model
+from .compute import FAMILY_PREFIX, get_model, uses_model
 from .images import data_split_root, dataset_index, load_image
 
 RESULTS_PATH = ASSETS_DIR / "evaluation" / "localisation.json"
@@ -111,6 +111,7 @@ def b_family_figure(quality: dict, family: list[str]) -> go.Figure:
 
 
 @st.cache_data(show_spinner="Classifying the test set to choose grids…", max_entries=4)
+@uses_model
 def live_grids(model_name: str, count: int = 50) -> list[Grid]:
     """The first ``count`` pointing-game grids of this model on the configured test set (same procedure as the CLI):
     taken from the stored results when they were computed on this very data, otherwise by classifying the data."""
@@ -138,6 +139,7 @@ def grid_pixels(model_name: str, grid: Grid) -> np.ndarray:
 
 
 @st.cache_data(show_spinner="Computing the maps…", max_entries=64)
+@uses_model
 def live_maps(model_name: str, grid: Grid, method: str) -> tuple[np.ndarray, np.ndarray]:
     """(9, H, W) maps of one method for the grid's nine classes and the nine pointing-game scores."""
     pixels = torch.from_numpy(grid_pixels(model_name, grid)).permute(2, 0, 1)[None]
@@ -146,6 +148,7 @@ def live_maps(model_name: str, grid: Grid, method: str) -> tuple[np.ndarray, np.
 
 
 @st.cache_data(show_spinner="Removing pixels…", max_entries=64)
+@uses_model
 def deletion_curves(model_name: str, crop: np.ndarray, target: int, methods: tuple[str, ...], steps: int = 20) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]:
     """Per method, logit vs fraction of pixels removed most relevant first ("MoRF") and least relevant first
     ("LeRF"); and a random order. Removed pixels take the image's mean colour (see ``deletion_curve``)."""

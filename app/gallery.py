@@ -21,7 +21,7 @@ from bcos_core.neuron_index import ConceptLabels, NeuronIndex, NeuronIndexError,
 from bcos_core.preprocessing import encode_images
 from bcos_core.render import diverging_rgb, explanation_to_rgba, rgba_over_background, symmetric_limit, upscale_nearest
 
-from .compute import get_model
+from .compute import get_model, uses_model
 from .settings import operator_settings
 
 RANKINGS = {
@@ -157,6 +157,7 @@ def _second_peak(channel_map: np.ndarray, first: tuple[int, int], box: tuple[int
 
 
 @st.cache_data(show_spinner="Explaining the top images…", max_entries=64)
+@uses_model
 def neuron_tiles(model_name: str, layer: str, channel: int, count: int, smooth: int, percentile: float, background: str = "black") -> list[Tile]:
     """The neuron's top ``count`` images, each explained at its stored maximum (one batched pass), plus
     second peaks where clearly separate (a second batched pass)."""

@@ -22,12 +22,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_dashboard(env: dict[str, str] | None = None, timeout_s: float = 60, log_path: Path | None = None) -> Iterator[str]:
-    """A fresh dashboard on a free local port; yields its URL once ``/_stcore/health`` answers, stops it on exit."""
+def running_dashboard(env: dict[str, str] | None = None, timeout_s: float = 120, log_path: Path | None = None) -> Iterator[str]:
+    """A fresh dashboard (``python -m app.serve``, as users start it) on a free local port; yields its URL once
+    ``/_stcore/health`` answers, stops it on exit."""
     port = free_port()
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115: closed below
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true", "--server.address", "127.0.0.1",
+        [sys.executable, "-m", "app.serve", "--server.headless", "true", "--server.address", "127.0.0.1",
          "--server.port", str(port), "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
     )

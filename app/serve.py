@@ -1,0 +1,50 @@
+"""Serve the dashboard with the expensive start-up done before the first visitor arrives.
+
+    python -m app.serve [streamlit options, e.g. --server.port 8501]
+
+Imports torch and the pages' modules, gives each inference slot its share of the cores, loads the default model
+into the shared model cache and runs one explanation (first calls of torch kernels are slow), then hands over to
+``streamlit run streamlit_app.py`` in this same process, so the caches it filled are the server's.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+log = logging.getLogger("bcos_explorer")
+
+
+def warm_up() -> float:
+    """Load and exercise the default model; returns the seconds it took."""
+    started = time.perf_counter()
+    quiet = logging.getLogger("streamlit.runtime.caching.cache_data_api")  # "no runtime yet" is expected here
+    level, quiet.level = quiet.level, logging.ERROR
+    import bcos_core
+    from app import compute, evaluation, figures, gallery  # noqa: F401: imported for their start-up cost
+    from app.images import SAMPLE_NAMES, sample_image
+    from app.pipeline import encoded
+    from PIL import Image
+
+    compute.configure_inference()
+    loaded = compute.get_model(bcos_core.DEFAULT_MODEL)
+    crop = loaded.preprocess.to_array(Image.fromarray(sample_image(SAMPLE_NAMES[0])))
+    bcos_core.explain_classes(loaded.model, encoded(crop), [0, 1])
+    quiet.setLevel(level)
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    log.info("warmed up in %.1f s", warm_up())
+    from streamlit.web import cli
+
+    sys.argv = ["streamlit", "run", str(ROOT / "streamlit_app.py"), *sys.argv[1:]]
+    return cli.main()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -156,11 +156,22 @@ def _second_peak(channel_map: np.ndarray, first: tuple[int, int], box: tuple[int
     return position if masked[position] >= SECOND_PEAK_RATIO * channel_map[first] > 0 else None
 
 
+@dataclass(frozen=True)
+class ExplainedTop:
+    """One top image of a neuron with the neuron's explanation at its maximum (and at a separate second peak)."""
+
+    image_number: int
+    label: str
+    crop: np.ndarray
+    first: bcos_core.NeuronExplanation
+    second: bcos_core.NeuronExplanation | None
+
+
 @st.cache_data(show_spinner="Explaining the top images…", max_entries=64)
 @uses_model
-def neuron_tiles(model_name: str, layer: str, channel: int, count: int, smooth: int, percentile: float, background: str = "black") -> list[Tile]:
-    """The neuron's top ``count`` images, each explained at its stored maximum (one batched pass), plus
-    second peaks where clearly separate (a second batched pass)."""
+def neuron_top_explanations(model_name: str, layer: str, channel: int, count: int) -> tuple[list[ExplainedTop], float]:
+    """The neuron's top ``count`` images explained at their stored maxima (one batched pass), plus second peaks
+    where clearly separate (a second pass); and the shared contribution colour limit. Independent of rendering."""
     gallery, loaded = open_gallery(model_name), get_model(model_name)
     stats = gallery.index.layers[layer]
     numbers = [int(i) for i in stats.top_images[channel, :count] if i >= 0]
@@ -172,19 +183,26 @@ def neuron_tiles(model_name: str, layer: str, channel: int, count: int, smooth: 
     seconds = [_second_peak(m, e.position, e.receptive_field, stride) for m, e in zip(maps, explanations)]
     wanted = [i for i, s in enumerate(seconds) if s is not None]
     second_expl = dict(zip(wanted, bcos_core.explain_neurons(loaded.model, images[wanted], layer, channel, [seconds[i] for i in wanted]))) if wanted else {}
-    limit = symmetric_limit([e.contributions for e in explanations])
-    tiles = []
-    for slot, (number, crop, expl) in enumerate(zip(numbers, crops, explanations)):
-        second = second_expl.get(slot)
-        tiles.append(
-            Tile(
-                image_number=number,
-                label=gallery.index.class_names[int(stats.top_labels[channel, slot])],
-                activation=expl.activation,
-                views=_views(expl, crop, smooth, percentile, background, limit),
-                second=_views(second, crop, smooth, percentile, background, limit) if second else None,
-                second_ratio=second.activation / expl.activation if second else 0.0,
-                completeness_error=expl.completeness_error,
-            )
+    tops = [
+        ExplainedTop(number, gallery.index.class_names[int(stats.top_labels[channel, slot])], crop, expl, second_expl.get(slot))
+        for slot, (number, crop, expl) in enumerate(zip(numbers, crops, explanations))
+    ]
+    return tops, symmetric_limit([e.contributions for e in explanations])
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def neuron_tiles(model_name: str, layer: str, channel: int, count: int, smooth: int, percentile: float, background: str = "black") -> list[Tile]:
+    """The neuron's explained top images drawn with the given rendering options (the model runs only once per neuron)."""
+    tops, limit = neuron_top_explanations(model_name, layer, channel, count)
+    return [
+        Tile(
+            image_number=top.image_number,
+            label=top.label,
+            activation=top.first.activation,
+            views=_views(top.first, top.crop, smooth, percentile, background, limit),
+            second=_views(top.second, top.crop, smooth, percentile, background, limit) if top.second else None,
+            second_ratio=top.second.activation / top.first.activation if top.second else 0.0,
+            completeness_error=top.first.completeness_error,
         )
-    return tiles
+        for top in tops
+    ]

@@ -133,3 +133,19 @@ def test_deletion_ranks_by_the_gap_between_most_and_least_relevant_first(cifar_r
         figure = deletion_figure(curves, "x")
         assert [t.line.dash for t in figure.data] == [None, "dash", "dot"]
     assert min(gaps) > 0  # the model's own contributions rank pixels: removing the most relevant first hurts more
+
+
+def test_gallery_tiles_redraw_without_explaining_again(cifar_root, own_index, monkeypatch) -> None:
+    import bcos_core
+
+    calls = []
+    original = bcos_core.explain_neurons
+    monkeypatch.setattr(bcos_core, "explain_neurons", lambda *args, **kwargs: calls.append(1) or original(*args, **kwargs))
+    at = _open("app_pages/neuron_gallery.py", g_layer="block2.conv1", neuron="11", smooth="3")
+    explained, before = len(calls), [image.proto for image in at.get("image")]
+    assert explained >= 1
+    at.radio(key="tile_view").set_value("Explanation (RGBA)").run()
+    shown = [image.proto for image in at.get("image")]
+    at.select_slider(key="smooth").set_value(9).run()
+    assert not at.exception and len(calls) == explained  # the tiles were redrawn from the cached explanations
+    assert [image.proto for image in at.get("image")] != shown and before

@@ -19,12 +19,11 @@ from PIL import Image
 
 import bcos_core
 from bcos_core.explain import delta_between
+from bcos_core.preprocessing import encode_crop
 
 from .images import load_image
-from .pipeline import ExplainedMap, encoded, reduce_explanation
+from .pipeline import ExplainedMap, reduce_explanation
 
-
-FAMILY_PREFIX = "cifar10_bfamily_"  # shipped models of the B family (same architecture, different B)
 INFERENCE_SLOTS_ENV_VAR = "BCOS_INFERENCE_SLOTS"
 INFERENCE_SLOTS = max(1, int(os.environ.get(INFERENCE_SLOTS_ENV_VAR, "2") or 2))
 _slots = threading.BoundedSemaphore(INFERENCE_SLOTS)
@@ -78,7 +77,7 @@ def model_input(model_name: str, image_id: str) -> tuple[np.ndarray, tuple[int, 
 def predictions(model_name: str, image_id: str) -> np.ndarray:
     """Logits of the image (float64 numpy)."""
     crop, _, _ = model_input(model_name, image_id)
-    return bcos_core.class_logits(get_model(model_name).model, encoded(crop)).double().numpy()
+    return bcos_core.class_logits(get_model(model_name).model, encode_crop(crop)).double().numpy()
 
 
 @st.cache_data(show_spinner="Explaining…", max_entries=256)
@@ -86,7 +85,7 @@ def predictions(model_name: str, image_id: str) -> np.ndarray:
 def class_explanations(model_name: str, image_id: str, classes: tuple[int, ...]) -> list[ExplainedMap]:
     """Explanations of several classes (one forward and one batched backward pass)."""
     crop, _, _ = model_input(model_name, image_id)
-    explanations = bcos_core.explain_classes(get_model(model_name).model, encoded(crop), list(classes))
+    explanations = bcos_core.explain_classes(get_model(model_name).model, encode_crop(crop), list(classes))
     return [reduce_explanation(e) for e in explanations]
 
 
@@ -95,7 +94,7 @@ def class_explanations(model_name: str, image_id: str, classes: tuple[int, ...])
 def pair_explanations(model_name: str, image_id: str, class_1: int, class_2: int) -> tuple[ExplainedMap, ExplainedMap, ExplainedMap]:
     """Both classes and their Δ-explanation from one forward and one batched backward pass."""
     crop, _, _ = model_input(model_name, image_id)
-    first, second = bcos_core.explain_classes(get_model(model_name).model, encoded(crop), [class_1, class_2])
+    first, second = bcos_core.explain_classes(get_model(model_name).model, encode_crop(crop), [class_1, class_2])
     return tuple(reduce_explanation(e) for e in (first, second, delta_between(first, second)))
 
 
@@ -104,14 +103,14 @@ def pair_explanations(model_name: str, image_id: str, class_1: int, class_2: int
 def activations(model_name: str, image_id: str, layer: str) -> np.ndarray:
     """(C, h, w) activations of a layer for the image."""
     crop, _, _ = model_input(model_name, image_id)
-    return bcos_core.layer_activations(get_model(model_name).model, encoded(crop), layer).double().numpy()
+    return bcos_core.layer_activations(get_model(model_name).model, encode_crop(crop), layer).double().numpy()
 
 
 @st.cache_data(show_spinner="Explaining neuron…", max_entries=256)
 @uses_model
 def neuron_explanation(model_name: str, image_id: str, layer: str, channel: int, position: tuple[int, int] | None) -> ExplainedMap:
     crop, _, _ = model_input(model_name, image_id)
-    expl = bcos_core.explain_neuron(get_model(model_name).model, encoded(crop), layer, channel, position)
+    expl = bcos_core.explain_neuron(get_model(model_name).model, encode_crop(crop), layer, channel, position)
     return reduce_explanation(expl)
 
 

@@ -22,9 +22,16 @@ def explanation_options() -> RenderOptions:
     init_widget("bg", "black", str, choices=list(BACKGROUNDS))
     if not is_hidden("options"):
         with st.sidebar.expander("Rendering options"):
-            st.select_slider("Smoothing (odd box, px)", SMOOTHING, key="smooth", help="The paper uses 15 px on 224 px ImageNet images; small CIFAR images need little")
+            st.select_slider(
+                "Smoothing (odd box, px)",
+                SMOOTHING,
+                key="smooth",
+                help="The paper uses 15 px on 224 px ImageNet images; small CIFAR images need little",
+            )
             st.slider("Alpha percentile", 90.0, 100.0, key="pct", step=0.5, help="Opacity is clipped at this percentile of the weight norm")
-            st.radio("Explanation background", list(BACKGROUNDS), key="bg", horizontal=True, help="The paper draws RGBA explanations on black")
+            st.radio(
+                "Explanation background", list(BACKGROUNDS), key="bg", horizontal=True, help="The paper draws RGBA explanations on black"
+            )
     write_url(smooth=st.session_state["smooth"], pct=st.session_state["pct"], bg=st.session_state["bg"])
     return RenderOptions(int(st.session_state["smooth"]), float(st.session_state["pct"]), str(st.session_state["bg"]))
 

@@ -14,7 +14,7 @@ def run_page(page: st.navigation) -> None:
     server keeps serving (``st.stop``/``st.rerun`` are BaseExceptions and pass through)."""
     try:
         page.run()
-    except Exception as error:  # noqa: BLE001: the one place where every page failure is caught and logged
+    except Exception as error:  # noqa: BLE001  (the one place where every page failure is caught and logged)
         log.exception("page %r failed", getattr(page, "title", page))
         st.error(
             f"Something went wrong on this page ({type(error).__name__}). The details were written to the server's log. "

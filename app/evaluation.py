@@ -12,21 +12,30 @@ import torch
 from PIL import Image
 from plotly.subplots import make_subplots
 
-from bcos_core.attribution import BCOS, attribution_method, deletion_curve
+from bcos_core import attribution
+from bcos_core.attribution import BCOS, DeletionCurves, attribution_method, deletion_gaps
 from bcos_core.datasets import folder_fingerprint
 from bcos_core.localisation import Grid, compose_grid, confident_images, sample_grids, tile_scores
-from bcos_core.models import list_models
-from bcos_core.preprocessing import encode_images
+from bcos_core.models import list_architectures
+from bcos_core.preprocessing import encode_crop
+from bcos_core.registry import b_family
 from bcos_core.zoo import ASSETS_DIR
 
-from .compute import FAMILY_PREFIX, get_model, uses_model
+from .compute import get_model, uses_model
 from .images import data_split_root, dataset_index, load_image
 
 RESULTS_PATH = ASSETS_DIR / "evaluation" / "localisation.json"
 QUALITY_PATH = ASSETS_DIR / "evaluation" / "quality.json"
 COARSE_METHODS = ("Grad-CAM", "Occlusion")  # maps at the resolution of a feature cell or an occlusion patch
-METHOD_COLORS = {BCOS: "#d62728", "Gradient": "#7f7f7f", "Input×Gradient": "#8c564b", "Integrated Gradients": "#9467bd",
-                 "Grad-CAM": "#1f77b4", "DeepLIFT": "#17becf", "Occlusion": "#2ca02c"}
+METHOD_COLORS = {
+    BCOS: "#d62728",
+    "Gradient": "#7f7f7f",
+    "Input×Gradient": "#8c564b",
+    "Integrated Gradients": "#9467bd",
+    "Grad-CAM": "#1f77b4",
+    "DeepLIFT": "#17becf",
+    "Occlusion": "#2ca02c",
+}
 
 
 @st.cache_data(show_spinner=False)
@@ -58,18 +67,28 @@ def quality_rows(results: dict, names: list[str]) -> list[dict]:
 def model_groups(results: dict) -> tuple[list[str], list[str], list[str]]:
     """Stored model names split into B-cos models, conventional baselines (by architecture) and the B family (by B)."""
     models = results["models"]
-    conventional = set(list_models(conventional=True))
+    conventional = set(list_architectures(conventional=True))
     baselines = [n for n, m in models.items() if m["arch"] in conventional]
-    family = sorted((n for n in models if n.startswith(FAMILY_PREFIX)), key=lambda n: models[n]["b"])
+    family = [n for n in b_family() if n in models]
     return [n for n in models if n not in baselines and n not in family], baselines, family
 
 
 def _box(entry: dict, name: str, color: str, grids: int, x: str | None = None) -> go.Box:
     """A box from a stored five-number summary (the raw scores are not shipped)."""
     return go.Box(
-        name=name, x=[x or name], q1=[entry["q1"]], median=[entry["median"]], q3=[entry["q3"]], lowerfence=[entry["lower_whisker"]],
-        upperfence=[entry["upper_whisker"]], mean=[entry["mean"]], marker_color=color, boxpoints=False,
-        hovertemplate=f"{name}<br>mean {entry['mean']:.3f} · median {entry['median']:.3f}<br>{entry['n']:,} tiles from {grids} grids<extra></extra>",
+        name=name,
+        x=[x or name],
+        q1=[entry["q1"]],
+        median=[entry["median"]],
+        q3=[entry["q3"]],
+        lowerfence=[entry["lower_whisker"]],
+        upperfence=[entry["upper_whisker"]],
+        mean=[entry["mean"]],
+        marker_color=color,
+        boxpoints=False,
+        hovertemplate=(
+            f"{name}<br>mean {entry['mean']:.3f} · median {entry['median']:.3f}<br>{entry['n']:,} tiles from {grids} grids<extra></extra>"
+        ),
     )
 
 
@@ -97,12 +116,32 @@ def b_family_figure(quality: dict, family: list[str]) -> go.Figure:
     models, smooth = quality["models"], str(quality["smoothings"][0])
     labels = [f"B = {models[n]['b']:g}" for n in family]
     for name, label in zip(family, labels):
-        fig.add_trace(_box(models[name]["localisation"][smooth], label, METHOD_COLORS[BCOS], models[name]["grids"], x=label), secondary_y=False)
-    fig.add_trace(go.Scatter(x=labels, y=[models[n]["alignment"]["mean"] for n in family], mode="markers+lines", name="alignment",
-                             marker=dict(symbol="diamond", size=10, color="#9467bd"), hovertemplate="%{x}: alignment %{y:.3f}<extra></extra>"), secondary_y=False)
+        fig.add_trace(
+            _box(models[name]["localisation"][smooth], label, METHOD_COLORS[BCOS], models[name]["grids"], x=label), secondary_y=False
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=labels,
+            y=[models[n]["alignment"]["mean"] for n in family],
+            mode="markers+lines",
+            name="alignment",
+            marker=dict(symbol="diamond", size=10, color="#9467bd"),
+            hovertemplate="%{x}: alignment %{y:.3f}<extra></extra>",
+        ),
+        secondary_y=False,
+    )
     accuracy = [100 * models[n]["test_accuracy"] for n in family]
-    fig.add_trace(go.Scatter(x=labels, y=accuracy, mode="markers+lines", marker=dict(symbol="x", size=12, color="black"), name="test accuracy",
-                             hovertemplate="%{x}: %{y:.1f} %<extra></extra>"), secondary_y=True)
+    fig.add_trace(
+        go.Scatter(
+            x=labels,
+            y=accuracy,
+            mode="markers+lines",
+            marker=dict(symbol="x", size=12, color="black"),
+            name="test accuracy",
+            hovertemplate="%{x}: %{y:.1f} %<extra></extra>",
+        ),
+        secondary_y=True,
+    )
     _reference_lines(fig)
     fig.update_yaxes(title_text=f"localisation (smoothing {smooth}) · alignment", range=[0, 1.05], secondary_y=False)
     fig.update_yaxes(title_text="test accuracy (%)", secondary_y=True, showgrid=False, tickformat=".1f")
@@ -142,53 +181,40 @@ def grid_pixels(model_name: str, grid: Grid) -> np.ndarray:
 @uses_model
 def live_maps(model_name: str, grid: Grid, method: str) -> tuple[np.ndarray, np.ndarray]:
     """(9, H, W) maps of one method for the grid's nine classes and the nine pointing-game scores."""
-    pixels = torch.from_numpy(grid_pixels(model_name, grid)).permute(2, 0, 1)[None]
-    maps = attribution_method(method, get_model(model_name).model)(encode_images(pixels)[0], list(grid.classes))
+    maps = attribution_method(method, get_model(model_name).model)(encode_crop(grid_pixels(model_name, grid))[0], list(grid.classes))
     return maps.numpy(), tile_scores(maps, 9).numpy()
 
 
 @st.cache_data(show_spinner="Removing pixels…", max_entries=64)
 @uses_model
-def deletion_curves(model_name: str, crop: np.ndarray, target: int, methods: tuple[str, ...], steps: int = 20) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]:
-    """Per method, logit vs fraction of pixels removed most relevant first ("MoRF") and least relevant first
-    ("LeRF"); and a random order. Removed pixels take the image's mean colour (see ``deletion_curve``)."""
-    model = get_model(model_name).model
-    image = encode_images(torch.from_numpy(crop).permute(2, 0, 1)[None])[0]
-    curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
-    for method in methods:
-        attribution = attribution_method(method, model)(image, [target])[0]
-        curves[method] = {order: tuple(t.numpy() for t in deletion_curve(model, image, target, sign * attribution, steps)) for order, sign in (("MoRF", 1), ("LeRF", -1))}
-    random_order = torch.rand(image.shape[1:], generator=torch.Generator().manual_seed(0))
-    curves["random order"] = {"random": tuple(t.numpy() for t in deletion_curve(model, image, target, random_order, steps))}
-    return curves
+def deletion_curves(model_name: str, crop: np.ndarray, target: int, methods: tuple[str, ...], steps: int = 20) -> DeletionCurves:
+    """``bcos_core.attribution.deletion_curves`` of a crop, cached per model, crop, class and methods."""
+    return attribution.deletion_curves(get_model(model_name).model, encode_crop(crop)[0], target, methods, steps)
 
 
-def curve_area(fractions: np.ndarray, logits: np.ndarray) -> float:
-    """Area under the logit curve, relative to the starting logit (more negative: the logit fell faster)."""
-    return float(np.trapezoid(logits - logits[0], fractions))
-
-
-def deletion_figure(curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]], class_name: str) -> go.Figure:
+def deletion_figure(curves: DeletionCurves, class_name: str) -> go.Figure:
     """Solid: most relevant pixels removed first; dashed: least relevant first; dotted grey: random order."""
     fig = go.Figure()
     for method, orders in curves.items():
-        gap = curve_area(*orders["LeRF"]) - curve_area(*orders["MoRF"]) if "MoRF" in orders else None
+        gap = deletion_gaps(curves).get(method)
         for order, (fractions, logits) in orders.items():
             dash = {"MoRF": None, "LeRF": "dash", "random": "dot"}[order]
             name = f"{method}, {'most' if order == 'MoRF' else 'least'} relevant first" if gap is not None else method
             name += f" (gap {gap:.2f})" if order == "MoRF" else ""
-            fig.add_trace(go.Scatter(x=100 * fractions, y=logits, mode="lines", name=name, legendgroup=method,
-                                     line=dict(color=METHOD_COLORS.get(method, "#bbbbbb"), dash=dash)))
+            fig.add_trace(
+                go.Scatter(
+                    x=100 * fractions.numpy(),
+                    y=logits.numpy(),
+                    mode="lines",
+                    name=name,
+                    legendgroup=method,
+                    line=dict(color=METHOD_COLORS.get(method, "#bbbbbb"), dash=dash),
+                )
+            )
     fig.update_xaxes(title="pixels removed (%)")
     fig.update_yaxes(title=f"logit of {class_name}")
     fig.update_layout(height=400, margin=dict(l=4, r=4, t=10, b=4), legend=dict(orientation="h", y=-0.25))
     return fig
-
-
-def deletion_gaps(curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]) -> dict[str, float]:
-    """Per method: area of the least-relevant-first curve minus that of the most-relevant-first one (larger: the
-    map ranks pixels by their effect on the logit better)."""
-    return {method: curve_area(*orders["LeRF"]) - curve_area(*orders["MoRF"]) for method, orders in curves.items() if "MoRF" in orders}
 
 
 def findings(results: dict) -> list[str]:
@@ -202,21 +228,34 @@ def findings(results: dict) -> list[str]:
         own = methods[BCOS].get("mean_on_posthoc_grids", methods[BCOS]["mean"])
         best_name, best = max(((m, e["mean"]) for m, e in methods.items() if m != BCOS), key=lambda item: item[1])
         if own > best:
-            lines.append(f"**{name}**: the model-inherent contributions localise best (mean {own:.3f} on the post-hoc grids; best post-hoc: {best_name}, {best:.3f}), as in the paper.")
+            lines.append(
+                f"**{name}**: the model-inherent contributions localise best (mean {own:.3f} on the post-hoc grids; best post-hoc: "
+                f"{best_name}, {best:.3f}), as in the paper."
+            )
         else:
-            lines.append(f"**{name}**: unlike the paper, {best_name} localises as well or better ({best:.3f}) than the model-inherent contributions ({own:.3f}) on these grids.")
+            lines.append(
+                f"**{name}**: unlike the paper, {best_name} localises as well or better ({best:.3f}) than the model-inherent "
+                f"contributions ({own:.3f}) on these grids."
+            )
     main, baselines, _ = model_groups(results)
     if baselines and main and BCOS in models[main[0]]["methods"]:
         best_name, best = max(((m, e["mean"]) for m, e in models[baselines[0]]["methods"].items()), key=lambda item: item[1])
         entry = models[main[0]]["methods"][BCOS]
         own = entry.get("mean_on_posthoc_grids", entry["mean"])
         if own > best:
-            lines.append(f"The B-cos model's own contributions ({own:.3f}) localise better than every post-hoc explanation of the conventional ReLU baseline (best: {best_name}, {best:.3f}), as in the paper.")
-        else:
-            pixel_level = max((e["mean"] for m, e in models[baselines[0]]["methods"].items() if m not in COARSE_METHODS), default=float("nan"))
             lines.append(
-                f"Unlike the paper, {best_name} on the conventional ReLU baseline ({best:.3f}) localises better than the B-cos model's own contributions "
-                f"({own:.3f}, each model on its own first {results['posthoc_grids']} grids). Grad-CAM and Occlusion give coarse maps (one value per "
+                f"The B-cos model's own contributions ({own:.3f}) localise better than every post-hoc explanation of the conventional "
+                f"ReLU baseline (best: {best_name}, {best:.3f}), as in the paper."
+            )
+        else:
+            pixel_level = max(
+                (e["mean"] for m, e in models[baselines[0]]["methods"].items() if m not in COARSE_METHODS), default=float("nan")
+            )
+            lines.append(
+                f"Unlike the paper, {best_name} on the conventional ReLU baseline ({best:.3f}) localises better than the B-cos model's "
+                "own contributions "
+                f"({own:.3f}, each model on its own first {results['posthoc_grids']} grids). Grad-CAM and Occlusion give coarse maps "
+                "(one value per "
                 f"feature cell or patch), which suits whole tiles; the baseline's best pixel-level method reaches {pixel_level:.3f}."
             )
     return lines

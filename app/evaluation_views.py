@@ -22,7 +22,10 @@ def stored_results_section() -> None:
     """Box plots of the shipped results, the B-family figure, what was measured on what, and computed findings."""
     results = evaluation.stored_results()
     if results is None:
-        st.info("No stored results (assets/evaluation/localisation.json): create them with `python -m training.evaluate --localisation --out assets/evaluation/localisation.json`.")
+        st.info(
+            "No stored results (assets/evaluation/localisation.json): create them with `python -m training.evaluate --localisation "
+            "--out assets/evaluation/localisation.json`."
+        )
         return
     models = results["models"]
     main, baselines, _ = evaluation.model_groups(results)
@@ -31,12 +34,15 @@ def stored_results_section() -> None:
     titles = [f"{n} ({'B-cos' if n in main else 'ReLU baseline'}, {100 * models[n]['test_accuracy']:.1f} %)" for n in shown]
     st.subheader("Model-inherent contributions vs post-hoc methods")
     st.plotly_chart(evaluation.methods_figure(results, shown, titles), key="methods_boxes")
-    st.dataframe({n: mean_scores(models[n], results["posthoc_grids"]) for n in shown},
-                 column_config={n: st.column_config.NumberColumn(f"{n}: mean score", format="%.3f") for n in shown})
+    st.dataframe(
+        {n: mean_scores(models[n], results["posthoc_grids"]) for n in shown},
+        column_config={n: st.column_config.NumberColumn(f"{n}: mean score", format="%.3f") for n in shown},
+    )
     for line in evaluation.findings(results):
         st.markdown(f"- {line}")
     st.caption(
-        f"Data: {results['data']}. {results['grids']} grids per model for the B-cos contributions, the first {results['posthoc_grids']} of them "
+        f"Data: {results['data']}. {results['grids']} grids per model for the B-cos contributions, the first {results['posthoc_grids']} "
+        "of them "
         f"for post-hoc methods (they cost 2–40× more); smoothing {results['smooth']}, seed {results['seed']}. Checkpoints: "
         + ", ".join(f"{n} (sha256 {m['checkpoint']['sha256_16']}…)" for n, m in models.items())
     )
@@ -46,7 +52,10 @@ def quality_section(names: list[str] | None = None) -> None:
     """The stored explanation-quality table (all stored models, or ``names``) and the explanation sheet."""
     results = evaluation.stored_quality()
     if results is None:
-        st.info("No stored quality results (assets/evaluation/quality.json): create them with `python -m training.evaluate --quality --out assets/evaluation/quality.json --sheet assets/evaluation/explanation_sheet.png`.")
+        st.info(
+            "No stored quality results (assets/evaluation/quality.json): create them with `python -m training.evaluate --quality --out "
+            "assets/evaluation/quality.json --sheet assets/evaluation/explanation_sheet.png`."
+        )
         return
     rows = evaluation.quality_rows(results, names or list(results["models"]))
     if not rows:
@@ -59,12 +68,21 @@ def quality_section(names: list[str] | None = None) -> None:
         st.plotly_chart(evaluation.b_family_figure(results, family), key="b_family_boxes")
         for line in evaluation.family_findings(results, family):
             st.markdown(f"- {line}")
-    st.dataframe(rows, hide_index=True, column_config={k: st.column_config.NumberColumn(format="%.3f") for k in rows[0] if k not in ("model", "B")})
+    st.dataframe(
+        rows, hide_index=True, column_config={k: st.column_config.NumberColumn(format="%.3f") for k in rows[0] if k not in ("model", "B")}
+    )
     sheet = evaluation.QUALITY_PATH.parent / (results["sheet"]["path"] or "")
     if results["sheet"]["path"] and sheet.exists():
-        st.image(str(sheet), caption="The same 20 test images (the first two of each class), each model's explanation of its predicted class; red frame: wrong prediction.")
+        st.image(
+            str(sheet),
+            caption=(
+                "The same 20 test images (the first two of each class), each model's explanation of its predicted class; red frame: "
+                "wrong prediction."
+            ),
+        )
     st.caption(
-        f"Data: {results['data']}. Localisation: mean score of the B-cos contributions on up to {results['grids']} 3 × 3 grids at each smoothing "
+        f"Data: {results['data']}. Localisation: mean score of the B-cos contributions on up to {results['grids']} 3 × 3 grids at each "
+        "smoothing "
         "(fewer where fewer test images are confidently correct) "
         "(the paper smooths CIFAR-10 maps with a 3 × 3 box; v2's scripts use 1). Alignment: mean cosine between the predicted class's W(x) "
         "and the 6-channel input over the whole test set."
@@ -93,17 +111,34 @@ def live_grid_section(selection: Selection) -> None:
     init_widget("tile", 0, int, choices=list(range(9)))
     init_widget("methods", [m for m in LIVE_DEFAULT if m in methods], lambda text: [m for m in text.split(",") if m in methods])
     left, right = st.columns([1, 2])
-    index = left.number_input("Grid #", 0, len(grids) - 1, key="grid", help="the same grids, in the same order, as the command-line evaluation")
+    index = left.number_input(
+        "Grid #", 0, len(grids) - 1, key="grid", help="the same grids, in the same order, as the command-line evaluation"
+    )
     grid = grids[index]
-    tile = left.selectbox("Explain the class of tile", range(9), key="tile", format_func=lambda k: f"{k}: {class_names[grid.classes[k]]} (column {k // 3}, row {k % 3})")
+    tile = left.selectbox(
+        "Explain the class of tile",
+        range(9),
+        key="tile",
+        format_func=lambda k: f"{k}: {class_names[grid.classes[k]]} (column {k // 3}, row {k % 3})",
+    )
     chosen = left.multiselect("Methods", methods, key="methods", help="Integrated Gradients and Occlusion take a few seconds")
     write_url(grid=index, tile=tile, methods=",".join(chosen))
     column, row = divmod(tile, 3)
-    right.plotly_chart(figures.image_figure(evaluation.grid_pixels(selection.model_name, grid), f"grid {index}: tile {tile} is {class_names[grid.classes[tile]]}", height=300,
-                                            box=(32 * column, 32 * row, 32 * column + 32, 32 * row + 32)), key="grid_image")
+    right.plotly_chart(
+        figures.image_figure(
+            evaluation.grid_pixels(selection.model_name, grid),
+            f"grid {index}: tile {tile} is {class_names[grid.classes[tile]]}",
+            height=300,
+            box=(32 * column, 32 * row, 32 * column + 32, 32 * row + 32),
+        ),
+        key="grid_image",
+    )
     for place, method in zip(st.columns(max(len(chosen), 1)), chosen):
         maps, scores = evaluation.live_maps(selection.model_name, grid, method)
-        place.plotly_chart(figures.contribution_figure(maps[tile], symmetric_limit([maps[tile]]), f"{method}: score {scores[tile]:.2f}", height=260), key=f"live_{method}")
+        place.plotly_chart(
+            figures.contribution_figure(maps[tile], symmetric_limit([maps[tile]]), f"{method}: score {scores[tile]:.2f}", height=260),
+            key=f"live_{method}",
+        )
         place.caption(f"mean over the 9 tiles: {np.mean(scores):.2f}")
 
 

@@ -16,7 +16,9 @@ CONTRIBUTION_COLORSCALE = [[0, "#0000ff"], [0.5, "#ffffff"], [1, "#ff0000"]]  # 
 def _square(fig: go.Figure, height: int, title: str | None) -> go.Figure:
     fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", showticklabels=False, showgrid=False, zeroline=False)
     fig.update_xaxes(constrain="domain", showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_layout(height=height, margin=dict(l=4, r=4, t=30 if title else 4, b=4), title=dict(text=title, font=dict(size=13)) if title else None)
+    fig.update_layout(
+        height=height, margin=dict(l=4, r=4, t=30 if title else 4, b=4), title=dict(text=title, font=dict(size=13)) if title else None
+    )
     return fig
 
 
@@ -39,7 +41,9 @@ def rgba_figure(rgba: np.ndarray, title: str | None = None, height: int = 300, b
     return image_figure(rgba_over_background(rgba, background), title, height)
 
 
-def explanation_figure(expl: ExplainedMap, render: RenderOptions, title: str | None = None, height: int = 300, crop: tuple[slice, slice] | None = None) -> go.Figure:
+def explanation_figure(
+    expl: ExplainedMap, render: RenderOptions, title: str | None = None, height: int = 300, crop: tuple[slice, slice] | None = None
+) -> go.Figure:
     """An explanation drawn with the page's rendering options (optionally cropped, e.g. to a receptive field)."""
     rgba = expl.rgba(render)
     return rgba_figure(rgba if crop is None else rgba[crop], title, height, render.background)
@@ -64,7 +68,12 @@ def contribution_figure(
         colorbar["ticktext"] = [delta_labels[1], "0", delta_labels[0]]
     label = "Δ" if delta_labels else "contribution"
     heatmap = go.Heatmap(
-        z=values, zmid=0, zmin=-limit, zmax=limit, colorscale=colorscale, colorbar=colorbar,
+        z=values,
+        zmid=0,
+        zmin=-limit,
+        zmax=limit,
+        colorscale=colorscale,
+        colorbar=colorbar,
         opacity=0.6 if background is not None else 1.0,
         hovertemplate=f"x=%{{x}} y=%{{y}}<br>{label}=%{{z:.4f}}<extra></extra>",
     )
@@ -78,15 +87,28 @@ def activation_figure(values: np.ndarray, selected: tuple[int, int] | None, titl
     h, w = values.shape
     yy, xx = np.mgrid[0:h, 0:w]
     limit = float(np.abs(values).max()) or 1.0
-    fig = go.Figure([
-        go.Heatmap(z=values, zmid=0, zmin=-limit, zmax=limit, colorscale="RdBu_r", colorbar=dict(thickness=10), hoverinfo="skip"),
-        go.Scatter(
-            x=xx.ravel(), y=yy.ravel(), mode="markers", marker=dict(size=max(4, int(height / max(h, w) * 0.8)), opacity=0.01, symbol="square"),
-            hovertemplate="row=%{y} col=%{x}<extra></extra>", showlegend=False,
-        ),
-    ])
+    fig = go.Figure(
+        [
+            go.Heatmap(z=values, zmid=0, zmin=-limit, zmax=limit, colorscale="RdBu_r", colorbar=dict(thickness=10), hoverinfo="skip"),
+            go.Scatter(
+                x=xx.ravel(),
+                y=yy.ravel(),
+                mode="markers",
+                marker=dict(size=max(4, int(height / max(h, w) * 0.8)), opacity=0.01, symbol="square"),
+                hovertemplate="row=%{y} col=%{x}<extra></extra>",
+                showlegend=False,
+            ),
+        ]
+    )
     if selected is not None:
-        fig.add_shape(type="rect", x0=selected[1] - 0.5, x1=selected[1] + 0.5, y0=selected[0] - 0.5, y1=selected[0] + 0.5, line=dict(color="#ffd400", width=3))
+        fig.add_shape(
+            type="rect",
+            x0=selected[1] - 0.5,
+            x1=selected[1] + 0.5,
+            y0=selected[0] - 0.5,
+            y1=selected[0] + 0.5,
+            line=dict(color="#ffd400", width=3),
+        )
     fig.update_layout(clickmode="event+select", dragmode=False)
     return _square(fig, height, title)
 
@@ -94,7 +116,11 @@ def activation_figure(values: np.ndarray, selected: tuple[int, int] | None, titl
 def probability_bars(names: list[str], probabilities: np.ndarray, highlight: int | None = None) -> go.Figure:
     """Horizontal bars of sigmoid probabilities (the models are trained with BCE, so they need not sum to 1)."""
     colors = ["#d62728" if i == highlight else "#1f77b4" for i in range(len(names))]
-    fig = go.Figure(go.Bar(x=probabilities, y=names, orientation="h", marker_color=colors, text=[f"{p:.1%}" for p in probabilities], textposition="auto"))
+    fig = go.Figure(
+        go.Bar(
+            x=probabilities, y=names, orientation="h", marker_color=colors, text=[f"{p:.1%}" for p in probabilities], textposition="auto"
+        )
+    )
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(range=[0, 1], title="sigmoid(logit)")
     fig.update_layout(height=40 + 28 * len(names), margin=dict(l=4, r=4, t=4, b=30))
@@ -117,10 +143,21 @@ def maxima_histogram_figure(edges: np.ndarray, counts: np.ndarray, top_threshold
     span = slice(max(keep.min() - 1, 0), keep.max() + 2) if keep.size else slice(0, len(counts))
     x = np.append(lows[span], edges[span][-1])  # a step outline: bin i spans [lows[i], edges[i])
     y = np.append(counts[span], counts[span][-1])
-    fig = go.Figure(go.Scatter(x=x, y=y, line_shape="hv", fill="tozeroy", line=dict(color="#7f7f7f"), hovertemplate="max from %{x:.3g}: %{y} images<extra></extra>"))
+    fig = go.Figure(
+        go.Scatter(
+            x=x,
+            y=y,
+            line_shape="hv",
+            fill="tozeroy",
+            line=dict(color="#7f7f7f"),
+            hovertemplate="max from %{x:.3g}: %{y} images<extra></extra>",
+        )
+    )
     if top_threshold is not None and top_threshold > 0:
         fig.add_vline(x=top_threshold, line=dict(color="#d62728", dash="dash"), annotation_text="top-k", annotation_position="top left")
     fig.update_xaxes(type="log", title="per-image maximum activation")
     fig.update_yaxes(title="images")
-    fig.update_layout(height=height, margin=dict(l=4, r=4, t=30, b=4), title=dict(text="maximum activation over the data set", font=dict(size=13)))
+    fig.update_layout(
+        height=height, margin=dict(l=4, r=4, t=30, b=4), title=dict(text="maximum activation over the data set", font=dict(size=13))
+    )
     return fig

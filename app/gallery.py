@@ -11,14 +11,23 @@ from pathlib import Path
 
 import numpy as np
 import streamlit as st
-import torch
 from PIL import Image
 
 import bcos_core
 from bcos_core.datasets import dataset_fingerprint, default_data_root, list_image_folder
-from bcos_core.explain import layer_outputs
-from bcos_core.neuron_index import ConceptLabels, NeuronIndex, NeuronIndexError, find_indexes, labels_path, load_index, model_fingerprint
-from bcos_core.preprocessing import encode_images
+from bcos_core.neuron_index import (
+    ConceptLabels,
+    ExplainedTop,
+    NeuronIndex,
+    NeuronIndexError,
+    channel_scores,
+    explain_top_images,
+    find_indexes,
+    labels_path,
+    load_index,
+    model_fingerprint,
+    rank_channels,
+)
 from bcos_core.render import diverging_rgb, explanation_to_rgba, rgba_over_background, symmetric_limit, upscale_nearest
 
 from .compute import get_model, uses_model
@@ -30,8 +39,7 @@ RANKINGS = {
     "class purity of the top-k": "purity",
 }
 TILE_VIEWS = ("Image crop", "Explanation (RGBA)", "Contributions")
-SECOND_PEAK_RATIO = 0.5  # a second position is shown when it reaches this share of the maximum…
-TILE_PIXELS = 96  # …and its receptive field does not overlap the first; tiles are upscaled to this size
+TILE_PIXELS = 96  # tiles are upscaled to this size
 
 
 @dataclass(frozen=True)
@@ -49,7 +57,10 @@ def open_gallery(model_name: str) -> Gallery:
     """The first index built for this model; NeuronIndexError (with what to do) when there is none or it is stale."""
     paths = find_indexes(model_name)
     if not paths:
-        raise NeuronIndexError(f"no neuron index for {model_name} yet: build one with `python -m bcos_core.neuron_index build --model {model_name}` (about a minute for 10,000 CIFAR images)")
+        raise NeuronIndexError(
+            f"no neuron index for {model_name} yet: build one with `python -m bcos_core.neuron_index build --model {model_name}` (about "
+            "a minute for 10,000 CIFAR images)"
+        )
     index = load_index(paths[0])
     index.check_matches(model_fingerprint(get_model(model_name).model))
     root = default_data_root() / index.header["dataset"]["folder"]
@@ -59,6 +70,14 @@ def open_gallery(model_name: str) -> Gallery:
     except (FileNotFoundError, NeuronIndexError) as error:
         return Gallery(index, paths[0], None, str(error))
     return Gallery(index, paths[0], samples, None)
+
+
+def indexed_layers(model_name: str) -> set[str]:
+    """Layers the model's neuron index holds (empty when it has no usable index)."""
+    try:
+        return set(open_gallery(model_name).index.layers)
+    except NeuronIndexError:
+        return set()
 
 
 def _labels_file(gallery: Gallery) -> Path | None:
@@ -91,15 +110,8 @@ def labels_are_shared() -> bool:
 
 
 def ranked_channels(gallery: Gallery, layer: str, ranking: str) -> tuple[list[int], dict[str, np.ndarray]]:
-    """Channels of a layer from the highest score down, and every score per channel."""
-    stats = gallery.index.layers[layer]
-    scores = {
-        "mean_max": stats.mean_max.numpy(),
-        "specificity": stats.specificity.numpy(),
-        "purity": stats.class_purity(len(gallery.index.class_names)).numpy(),
-    }
-    order = np.argsort(-scores[RANKINGS[ranking]], kind="stable")
-    return [int(c) for c in order], scores
+    """Channels of a layer from the highest score (a :data:`RANKINGS` label) down, and every score per channel."""
+    return rank_channels(gallery.index, layer, RANKINGS[ranking]), channel_scores(gallery.index, layer)
 
 
 @st.cache_data(show_spinner=False, max_entries=4096)
@@ -131,7 +143,9 @@ class Tile:
     completeness_error: float
 
 
-def _views(expl: bcos_core.NeuronExplanation, crop: np.ndarray, smooth: int, percentile: float, background: str, limit: float) -> dict[str, np.ndarray]:
+def _views(
+    expl: bcos_core.NeuronExplanation, crop: np.ndarray, smooth: int, percentile: float, background: str, limit: float
+) -> dict[str, np.ndarray]:
     top, left, bottom, right = expl.receptive_field
     window = (slice(top, bottom), slice(left, right))
     rgba = explanation_to_rgba(expl.image, expl.linear_map, smooth, percentile)
@@ -143,55 +157,21 @@ def _views(expl: bcos_core.NeuronExplanation, crop: np.ndarray, smooth: int, per
     return {name: upscale_nearest(np.ascontiguousarray(image[window]), TILE_PIXELS) for name, image in images.items()}
 
 
-def _second_peak(channel_map: np.ndarray, first: tuple[int, int], box: tuple[int, int, int, int], stride: float) -> tuple[int, int] | None:
-    """The highest position whose receptive field (same size as the first's) cannot overlap the first's, if it
-    reaches SECOND_PEAK_RATIO of the maximum."""
-    height, width = box[2] - box[0], box[3] - box[1]
-    rows, cols = np.mgrid[0 : channel_map.shape[0], 0 : channel_map.shape[1]]
-    separate = (np.abs(rows - first[0]) * stride >= height) | (np.abs(cols - first[1]) * stride >= width)
-    if not separate.any():
-        return None
-    masked = np.where(separate, channel_map, -np.inf)
-    position = tuple(int(i) for i in np.unravel_index(np.argmax(masked), masked.shape))
-    return position if masked[position] >= SECOND_PEAK_RATIO * channel_map[first] > 0 else None
-
-
-@dataclass(frozen=True)
-class ExplainedTop:
-    """One top image of a neuron with the neuron's explanation at its maximum (and at a separate second peak)."""
-
-    image_number: int
-    label: str
-    crop: np.ndarray
-    first: bcos_core.NeuronExplanation
-    second: bcos_core.NeuronExplanation | None
-
-
 @st.cache_data(show_spinner="Explaining the top images…", max_entries=64)
 @uses_model
 def neuron_top_explanations(model_name: str, layer: str, channel: int, count: int) -> tuple[list[ExplainedTop], float]:
-    """The neuron's top ``count`` images explained at their stored maxima (one batched pass), plus second peaks
-    where clearly separate (a second pass); and the shared contribution colour limit. Independent of rendering."""
-    gallery, loaded = open_gallery(model_name), get_model(model_name)
-    stats = gallery.index.layers[layer]
-    numbers = [int(i) for i in stats.top_images[channel, :count] if i >= 0]
-    crops = [dataset_crop(model_name, i) for i in numbers]
-    images = encode_images(torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2))
-    explanations = bcos_core.explain_neurons(loaded.model, images, layer, channel, [stats.position(channel, slot) for slot in range(len(numbers))])
-    maps = layer_outputs(loaded.model, images, layer)[:, channel].double().numpy()
-    stride = images.shape[-1] / maps.shape[-1]
-    seconds = [_second_peak(m, e.position, e.receptive_field, stride) for m, e in zip(maps, explanations)]
-    wanted = [i for i, s in enumerate(seconds) if s is not None]
-    second_expl = dict(zip(wanted, bcos_core.explain_neurons(loaded.model, images[wanted], layer, channel, [seconds[i] for i in wanted]))) if wanted else {}
-    tops = [
-        ExplainedTop(number, gallery.index.class_names[int(stats.top_labels[channel, slot])], crop, expl, second_expl.get(slot))
-        for slot, (number, crop, expl) in enumerate(zip(numbers, crops, explanations))
-    ]
-    return tops, symmetric_limit([e.contributions for e in explanations])
+    """The neuron's explained top images (``bcos_core.neuron_index.explain_top_images``) and their shared contribution
+    colour limit; cached per neuron, independent of rendering."""
+    tops = explain_top_images(
+        get_model(model_name).model, open_gallery(model_name).index, layer, channel, count, lambda n: dataset_crop(model_name, n)
+    )
+    return tops, symmetric_limit([top.first.contributions for top in tops])
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def neuron_tiles(model_name: str, layer: str, channel: int, count: int, smooth: int, percentile: float, background: str = "black") -> list[Tile]:
+def neuron_tiles(
+    model_name: str, layer: str, channel: int, count: int, smooth: int, percentile: float, background: str = "black"
+) -> list[Tile]:
     """The neuron's explained top images drawn with the given rendering options (the model runs only once per neuron)."""
     tops, limit = neuron_top_explanations(model_name, layer, channel, count)
     return [

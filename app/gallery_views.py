@@ -55,8 +55,14 @@ def neuron_grid(selection: Selection, gallery: Gallery, layer: str, labels: Conc
             st.button("Open", key=f"open_{layer}_{channel}", on_click=open_neuron, args=(layer, channel))
     with st.expander(f"All {len(order)} neurons of {layer} as a table"):
         st.dataframe(
-            {"channel": order, "label": [labels.get(layer, c) for c in order], "mean max": scores["mean_max"][order],
-             "specificity": scores["specificity"][order], "class purity": scores["purity"][order], "top class": [classes[top_class[c]] for c in order]},
+            {
+                "channel": order,
+                "label": [labels.get(layer, c) for c in order],
+                "mean max": scores["mean_max"][order],
+                "specificity": scores["specificity"][order],
+                "class purity": scores["purity"][order],
+                "top class": [classes[top_class[c]] for c in order],
+            },
             hide_index=True,
         )
 
@@ -71,16 +77,30 @@ def neuron_page(selection: Selection, gallery: Gallery, layer: str, channel: int
     left, right = st.columns(2)
     left.plotly_chart(figures.class_histogram_figure(classes, stats.class_histogram(len(classes))[channel].numpy()), key="class_hist")
     smallest_top = float(stats.top_values[channel, -1])
-    right.plotly_chart(figures.maxima_histogram_figure(HISTOGRAM_EDGES.numpy(), stats.histogram[channel].numpy(), smallest_top), key="max_hist")
+    right.plotly_chart(
+        figures.maxima_histogram_figure(HISTOGRAM_EDGES.numpy(), stats.histogram[channel].numpy(), smallest_top), key="max_hist"
+    )
     if gallery.samples is None:
         st.warning(f"The top images cannot be shown: {gallery.data_problem}")
         return
     init_widget("tile_view", TILE_VIEWS[1], choices=list(TILE_VIEWS))
-    view = st.radio("Show", TILE_VIEWS, key="tile_view", horizontal=True, help="Each tile is the receptive field of the neuron's maximum on that image; the explanation is the neuron's own exact B-cos explanation")
+    view = st.radio(
+        "Show",
+        TILE_VIEWS,
+        key="tile_view",
+        horizontal=True,
+        help=(
+            "Each tile is the receptive field of the neuron's maximum on that image; the explanation is the neuron's own exact B-cos "
+            "explanation"
+        ),
+    )
     write_url(tile_view=view)
     tiles = neuron_tiles(selection.model_name, layer, channel, TILES, render.smooth, render.percentile, render.background)
     worst = max(tile.completeness_error for tile in tiles)
-    st.caption(f"Top {len(tiles)} of {stats.images_seen:,} images (of {stats.k} indexed). Every tile's contributions sum to its activation (largest relative error {worst:.1e}). A second crop appears where a clearly separate position reaches half the maximum.")
+    st.caption(
+        f"Top {len(tiles)} of {stats.images_seen:,} images (of {stats.k} indexed). Every tile's contributions sum to its activation "
+        f"(largest relative error {worst:.1e}). A second crop appears where a clearly separate position reaches half the maximum."
+    )
     columns = st.columns(8)
     for slot, tile in enumerate(tiles):
         with columns[slot % 8]:
@@ -126,7 +146,11 @@ def label_file_controls(gallery: Gallery) -> None:
     """Export and import the labels file (sidebar)."""
     labels = concept_labels(gallery)
     with st.sidebar.expander(f"Concept labels ({len(labels.labels)})"):
-        st.caption("Shared by everyone using this server." if labels_are_shared() else "Yours only, kept while this tab is open: export them to keep them.")
+        st.caption(
+            "Shared by everyone using this server."
+            if labels_are_shared()
+            else "Yours only, kept while this tab is open: export them to keep them."
+        )
         st.download_button("Export labels (JSON)", labels.to_json(), file_name=labels_path(gallery.path).name, mime="application/json")
         upload = st.file_uploader("Import labels (JSON)", type=["json"], key="labels_upload")
         if upload is not None and st.session_state.get("_labels_imported") != upload.file_id:

@@ -1,6 +1,6 @@
 """Gradio demo (the hosted Space): pick or upload an image → top-k, explanation, Δ-explanation, exactness; the toy tab.
 
-    python -m app.gradio_demo        # or `python app.py` (the Space's entry point)
+python -m app.gradio_demo        # or `python app.py` (the Space's entry point)
 """
 
 from __future__ import annotations
@@ -13,11 +13,13 @@ import numpy as np
 from PIL import Image
 
 import bcos_core
+from bcos_core import registry
+from bcos_core.preprocessing import encode_crop
 from bcos_core.render import BACKGROUNDS, rgba_over_background, symmetric_limit, upscale_nearest
 
 from . import figures
 from .images import SAMPLE_NAMES, sample_image
-from .pipeline import RenderOptions, encoded, reduce_explanation
+from .pipeline import RenderOptions, reduce_explanation
 from .toy_figures import B_SWEEP, ToySettings, optimum_figure, sweep_figure
 from .uploads import ImageError, load_upload, refusal, to_rgb_array
 
@@ -57,25 +59,32 @@ def explain_image(image: np.ndarray | None, model_name: str, k: int = 5, smooth:
     nearest-neighbour pixels, so the browser neither blends it with the page nor blurs a 32 px image."""
     model = _model(model_name)
     crop = _crop(image, model)
-    x = encoded(crop)
+    x = encode_crop(crop)
     logits = bcos_core.class_logits(model.model, x).double().numpy()
     top = np.argsort(-logits)[: int(k)]
     scores = {model.class_names[i]: float(1 / (1 + np.exp(-logits[i]))) for i in top}
     expl = reduce_explanation(bcos_core.explain(model.model, x, int(top[0])))
     picture = upscale_nearest(rgba_over_background(expl.rgba(RenderOptions(int(smooth), 99.5, background)), background))
-    contribution = figures.contribution_figure(expl.contributions, symmetric_limit([expl.contributions]), f"contributions to “{model.class_names[top[0]]}”", background=crop)
-    text = f"Σ contributions {expl.contribution_sum:.5f} + bias {expl.bias:.5f} = {expl.contribution_sum + expl.bias:.5f}; model's logit {expl.logit:.5f}"
+    contribution = figures.contribution_figure(
+        expl.contributions, symmetric_limit([expl.contributions]), f"contributions to “{model.class_names[top[0]]}”", background=crop
+    )
+    text = (
+        f"Σ contributions {expl.contribution_sum:.5f} + bias {expl.bias:.5f} = {expl.contribution_sum + expl.bias:.5f}; model's "
+        f"logit {expl.logit:.5f}"
+    )
     return scores, picture, contribution, text
 
 
 def delta_image(image: np.ndarray | None, model_name: str):
     """→ (Δ figure of top-1 vs top-2, exactness text)."""
     model = _model(model_name)
-    x = encoded(_crop(image, model))
+    x = encode_crop(_crop(image, model))
     first, second = [int(i) for i in np.argsort(-bcos_core.class_logits(model.model, x).numpy())[:2]]
     delta = reduce_explanation(bcos_core.explain_delta(model.model, x, first, second))
     names = (model.class_names[first], model.class_names[second])
-    fig = figures.contribution_figure(delta.contributions, symmetric_limit([delta.contributions]), f"Δ {names[0]} − {names[1]}", delta_labels=names)
+    fig = figures.contribution_figure(
+        delta.contributions, symmetric_limit([delta.contributions]), f"Δ {names[0]} − {names[1]}", delta_labels=names
+    )
     text = f"Σ Δ-contributions {delta.contribution_sum:.5f} = logit gap {delta.logit:.5f} ({names[0]} − {names[1]})"
     return fig, text
 
@@ -87,14 +96,19 @@ def toy_plots(b: float = 2.0, spread: float = 0.05, size: int = 10, seed: int = 
 
 
 def build_demo() -> gr.Blocks:
-    models = bcos_core.list_shipped_models()
+    models = [name for name in bcos_core.list_models() if registry.get_entry(name).location != "download"]
     with gr.Blocks(title="B-cos Explorer") as demo:
-        gr.Markdown("# B-cos Explorer\nB-cos networks compute f(x) = W(x)·x, so every prediction has an exact explanation: the contributions below sum to the logit.")
+        gr.Markdown(
+            "# B-cos Explorer\nB-cos networks compute f(x) = W(x)·x, so every prediction has an exact explanation: the contributions "
+            "below sum to the logit."
+        )
         with gr.Tab("Explain"):
             with gr.Row():
                 with gr.Column(scale=1):
                     image = UploadedImage(label="Image", type="numpy", value=sample_image(SAMPLE_NAMES[0]))
-                    model_name = gr.Dropdown(models, value=bcos_core.DEFAULT_MODEL if bcos_core.DEFAULT_MODEL in models else models[0], label="Model")
+                    model_name = gr.Dropdown(
+                        models, value=bcos_core.DEFAULT_MODEL if bcos_core.DEFAULT_MODEL in models else models[0], label="Model"
+                    )
                     k = gr.Slider(1, 10, value=5, step=1, label="Top-k")
                     smooth = gr.Dropdown([1, 3, 5, 7, 15], value=3, label="Smoothing")
                     background = gr.Radio(list(BACKGROUNDS), value="black", label="Explanation background (the paper uses black)")
@@ -108,7 +122,9 @@ def build_demo() -> gr.Blocks:
                     exactness = gr.Textbox(label="Exactness")
                     delta_plot = gr.Plot(label="Δ-explanation (top-1 vs top-2)")
                     delta_text = gr.Textbox(label="Δ exactness")
-            button.click(explain_image, [image, model_name, k, smooth, background], [scores, rgba, contribution, exactness], api_name="explain")
+            button.click(
+                explain_image, [image, model_name, k, smooth, background], [scores, rgba, contribution, exactness], api_name="explain"
+            )
             button.click(delta_image, [image, model_name], [delta_plot, delta_text], api_name="delta")
         with gr.Tab("The B dial (toy)"):
             with gr.Row():

@@ -1,4 +1,4 @@
-"""UI-independent steps shared by the Streamlit pages and the Gradio demo: encode a crop, reduce an explanation."""
+"""UI-independent steps shared by the Streamlit pages and the Gradio demo: render options, reduce an explanation."""
 
 from __future__ import annotations
 
@@ -42,18 +42,17 @@ class ExplainedMap:
         return rgba_from_map(torch.from_numpy(self.linear_map), torch.from_numpy(self.contributions), render.smooth, render.percentile)
 
 
-def encoded(crop: np.ndarray) -> torch.Tensor:
-    """(H, W, 3) uint8 crop → (6, H, W) model input."""
-    x = torch.from_numpy(np.array(crop, dtype=np.uint8)).permute(2, 0, 1).float() / 255
-    return torch.cat([x, 1 - x])
-
-
 def reduce_explanation(expl: bcos_core.Explanation) -> ExplainedMap:
     contributions = expl.contributions.double().numpy()
     extra = {}
     if isinstance(expl, bcos_core.NeuronExplanation):
         extra = {"receptive_field": expl.receptive_field, "activation": expl.activation}
     return ExplainedMap(
-        expl.target, expl.logit, expl.bias, contributions,
-        expl.linear_map.detach().float().numpy(), float(contributions.sum()), **extra,
+        expl.target,
+        expl.logit,
+        expl.bias,
+        contributions,
+        expl.linear_map.detach().float().numpy(),
+        float(contributions.sum()),
+        **extra,
     )

@@ -23,16 +23,17 @@ def warm_up() -> float:
     started = time.perf_counter()
     quiet = logging.getLogger("streamlit.runtime.caching.cache_data_api")  # "no runtime yet" is expected here
     level, quiet.level = quiet.level, logging.ERROR
-    import bcos_core
-    from app import compute, evaluation, figures, gallery  # noqa: F401: imported for their start-up cost
-    from app.images import SAMPLE_NAMES, sample_image
-    from app.pipeline import encoded
     from PIL import Image
+
+    import bcos_core
+    from app import compute, evaluation, figures, gallery  # noqa: F401  (imported for their start-up cost)
+    from app.images import SAMPLE_NAMES, sample_image
+    from bcos_core.preprocessing import encode_crop
 
     compute.configure_inference()
     loaded = compute.get_model(bcos_core.DEFAULT_MODEL)
     crop = loaded.preprocess.to_array(Image.fromarray(sample_image(SAMPLE_NAMES[0])))
-    bcos_core.explain_classes(loaded.model, encoded(crop), [0, 1])
+    bcos_core.explain_classes(loaded.model, encode_crop(crop), [0, 1])
     quiet.setLevel(level)
     return time.perf_counter() - started
 

@@ -32,9 +32,9 @@ class Selection:
 
 
 def model_choices() -> list[str]:
-    """Shipped and official models, plus a checkpoint-path box only where the operator allows it (app.settings)."""
+    """Registered B-cos models, plus a checkpoint-path box only where the operator allows it (app.settings)."""
     custom = [CUSTOM] if operator_settings().allow_checkpoint_paths else []
-    return bcos_core.list_shipped_models() + bcos_core.list_official_models() + custom
+    return bcos_core.list_models() + custom
 
 
 def model_picker() -> tuple[str, bcos_core.LoadedModel] | None:
@@ -50,7 +50,9 @@ def model_picker() -> tuple[str, bcos_core.LoadedModel] | None:
         st.session_state["model_choice"] = st.session_state["model_choice"]
         st.session_state["model_path"] = st.session_state.get("model_path", "")
     if not is_hidden("model"):
-        st.sidebar.selectbox("Model", choices, key="model_choice", help="Shipped models and official B-cos v2 ImageNet models (downloaded on first use)")
+        st.sidebar.selectbox(
+            "Model", choices, key="model_choice", help="Shipped models and official B-cos v2 ImageNet models (downloaded on first use)"
+        )
         if st.session_state["model_choice"] == CUSTOM:
             st.sidebar.text_input("Path to a .safetensors model", key="model_path", placeholder="runs/my_run/model.safetensors")
     name = st.session_state["model_choice"] if st.session_state["model_choice"] != CUSTOM else st.session_state["model_path"].strip()
@@ -65,7 +67,10 @@ def model_picker() -> tuple[str, bcos_core.LoadedModel] | None:
     write_url(model=name)
     meta = loaded.metadata
     accuracy = meta.metrics.get("test_accuracy", meta.metrics.get("top1_reported"))
-    st.sidebar.caption(f"{meta.arch}, B = {meta.b:g}, {len(loaded.class_names)} classes" + (f", accuracy {accuracy:.1%}" if accuracy and accuracy <= 1 else f", top-1 {accuracy}%" if accuracy else ""))
+    st.sidebar.caption(
+        f"{meta.arch}, B = {meta.b:g}, {len(loaded.class_names)} classes"
+        + (f", accuracy {accuracy:.1%}" if accuracy and accuracy <= 1 else f", top-1 {accuracy}%" if accuracy else "")
+    )
     return name, loaded
 
 
@@ -84,7 +89,11 @@ def image_picker(model_name: str) -> str | None:
         return "sample:" + st.sidebar.selectbox("Photo (ships with scikit-image)", SAMPLE_NAMES, key="sample")
     if source == SOURCES[1]:
         return _dataset_picker(model_name, image_id)
-    upload = st.sidebar.file_uploader("Upload an image", type=[f.lower() for f in ALLOWED_FORMATS] + ["jpg"], help="Any size: the centre square is resized to the model's input")
+    upload = st.sidebar.file_uploader(
+        "Upload an image",
+        type=[f.lower() for f in ALLOWED_FORMATS] + ["jpg"],
+        help="Any size: the centre square is resized to the model's input",
+    )
     if upload is not None:
         try:
             return register_upload(upload.getvalue())
@@ -100,7 +109,9 @@ def _dataset_picker(model_name: str, image_id: str) -> str | None:
     try:
         classes, samples = dataset_index("test")
     except FileNotFoundError as error:
-        st.sidebar.warning(f"No data set: {error}. Point `BCOS_DATA_DIR` at a folder holding `cifar10/test/<class>/…` or use a sample photo.")
+        st.sidebar.warning(
+            f"No data set: {error}. Point `BCOS_DATA_DIR` at a folder holding `cifar10/test/<class>/…` or use a sample photo."
+        )
         return None
     by_class = [[path for path, label in samples if label == index] for index in range(len(classes))]
     where = {path: (label, position) for label, paths in enumerate(by_class) for position, path in enumerate(paths)}
@@ -119,7 +130,9 @@ def _dataset_picker(model_name: str, image_id: str) -> str | None:
     b1, b2, b3 = st.sidebar.columns(3)
     b1.button("Random", key="random_image", on_click=_jump_to, args=(model_name, "random"))
     b2.button("Wrong", key="misclassified", help="a misclassified test image", on_click=_jump_to, args=(model_name, "misclassified"))
-    b3.button("Unsure", key="uncertain", help="a test image with a small top-1/top-2 margin", on_click=_jump_to, args=(model_name, "uncertain"))
+    b3.button(
+        "Unsure", key="uncertain", help="a test image with a small top-1/top-2 margin", on_click=_jump_to, args=(model_name, "uncertain")
+    )
     st.session_state["_data_image"] = chosen
     return "data:" + chosen
 

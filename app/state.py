@@ -83,6 +83,7 @@ def set_for_context(context: tuple, **values: object) -> None:
     st.session_state["_context:" + ",".join(values)] = context
     write_url(**values)
 
+
 def teacher_mode() -> bool:
     return url_value("teacher", "") in ("1", "true", "yes")
 
@@ -90,4 +91,3 @@ def teacher_mode() -> bool:
 def is_hidden(control: str) -> bool:
     """True when teacher mode hides ``control`` (``?teacher=1&hide=a,b``)."""
     return teacher_mode() and control in url_value("hide", "").split(",")
-

@@ -2,23 +2,31 @@
 
 import streamlit as st
 
-import bcos_core
 from app import compute, figures
 from app.controls import page_inputs
 from app.evaluation_views import quality_section
 from app.state import init_widget, write_url
+from bcos_core.registry import b_family, get_entry
 from bcos_core.render import symmetric_limit
 
 st.title("B family")
-st.caption("Higher B forces weights to align with their inputs: explanations become sparser and more object-like, at a small cost in accuracy (paper Tab. 1, Figs. 4–5).")
+st.caption(
+    "Higher B forces weights to align with their inputs: explanations become sparser and more object-like, at a small cost in accuracy "
+    "(paper Tab. 1, Figs. 4–5)."
+)
 selection, render = page_inputs()
-family = sorted((n for n in bcos_core.list_shipped_models() if n.startswith(compute.FAMILY_PREFIX)), key=lambda n: compute.get_model(n).metadata.b)
+family = [name for name in b_family() if get_entry(name).weights_path.exists()]
 if not family:
-    st.info(f"No B-family models are shipped (expected assets/models/{compute.FAMILY_PREFIX}b*.safetensors; see the README's training section).")
+    st.info(
+        "No B-family models here (registry.toml tags them `b_family`; their weights come with a checkout, see the README's training "
+        "section)."
+    )
     st.stop()
 names = compute.get_model(family[0]).class_names
 init_widget("fam_cls", -1, int, choices=[-1, *range(len(names))])
-target = st.selectbox("Class to explain", [-1, *range(len(names))], key="fam_cls", format_func=lambda c: "each model's prediction" if c < 0 else names[c])
+target = st.selectbox(
+    "Class to explain", [-1, *range(len(names))], key="fam_cls", format_func=lambda c: "each model's prediction" if c < 0 else names[c]
+)
 write_url(fam_cls=target)
 
 results = []
@@ -36,9 +44,14 @@ for column, (loaded, cls, expl) in zip(columns[1:], results):
     meta = loaded.metadata
     with column:
         st.markdown(f"**B = {meta.b:g}** · test accuracy {meta.metrics.get('test_accuracy', float('nan')):.1%}")
-        st.plotly_chart(figures.explanation_figure(expl, render, f"{names[cls]} (logit {expl.logit:.2f})", height=240), key=f"rgba_b{meta.b:g}".replace(".", "_"))
+        st.plotly_chart(
+            figures.explanation_figure(expl, render, f"{names[cls]} (logit {expl.logit:.2f})", height=240),
+            key=f"rgba_b{meta.b:g}".replace(".", "_"),
+        )
         own_limit = symmetric_limit([expl.contributions])
-        st.plotly_chart(figures.contribution_figure(expl.contributions, own_limit, None, height=240), key=f"contrib_b{meta.b:g}".replace(".", "_"))
+        st.plotly_chart(
+            figures.contribution_figure(expl.contributions, own_limit, None, height=240), key=f"contrib_b{meta.b:g}".replace(".", "_")
+        )
         st.caption(f"Σ contributions + bias = {expl.contribution_sum + expl.bias:.4f}; logit {expl.logit:.4f}")
 st.caption(
     "Each explanation uses its own opacity scale and each contribution map its own colour limits (the colour bar says which): "

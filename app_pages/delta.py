@@ -17,7 +17,10 @@ def show_pair(model_name: str, image_id: str, first: int, second: int) -> None:
 
 
 st.title("Δ-explanations")
-st.caption("The Δ map is W_c1(x)·x − W_c2(x)·x per pixel: orange pixels argue for class 1, blue ones for class 2, and the map sums exactly to the logit gap.")
+st.caption(
+    "The Δ map is W_c1(x)·x − W_c2(x)·x per pixel: orange pixels argue for class 1, blue ones for class 2, and the map sums exactly to "
+    "the logit gap."
+)
 selection, render = page_inputs()
 names, logits, order = ranked_classes(selection)
 reset_on_change((selection.model_name, selection.image_id), "c1", "c2")  # a new image starts at its top two classes
@@ -41,7 +44,12 @@ cols[0].plotly_chart(figures.image_figure(selection.crop, "model input"), key="c
 cols[1].plotly_chart(figures.contribution_figure(first.contributions, shared, f"{names[class_1]}"), key="first")
 cols[2].plotly_chart(figures.contribution_figure(second.contributions, shared, f"{names[class_2]}"), key="second")
 cols[3].plotly_chart(
-    figures.contribution_figure(delta.contributions, symmetric_limit([delta.contributions]), f"Δ {names[class_1]} − {names[class_2]}", delta_labels=(names[class_1], names[class_2])),
+    figures.contribution_figure(
+        delta.contributions,
+        symmetric_limit([delta.contributions]),
+        f"Δ {names[class_1]} − {names[class_2]}",
+        delta_labels=(names[class_1], names[class_2]),
+    ),
     key="delta",
 )
 r = st.columns(4)
@@ -59,5 +67,10 @@ with st.expander("Most uncertain test images (smallest top-1 / top-2 margin)"):
         margins = top2[:, 1] - top2[:, 0]
         for rank, index in enumerate(np.argsort(margins)[:10]):
             best, second_best = np.argsort(-all_logits[index])[:2]
-            text = f"{ids[index].split('/', 1)[1]}: {names[best]} vs {names[second_best]} (margin {margins[index]:.3f}, true {names[labels[index]]})"
-            st.button(text, key=f"uncertain_{rank}", on_click=show_pair, args=(selection.model_name, ids[index], int(best), int(second_best)))
+            text = (
+                f"{ids[index].split('/', 1)[1]}: {names[best]} vs {names[second_best]} (margin {margins[index]:.3f}, true "
+                f"{names[labels[index]]})"
+            )
+            st.button(
+                text, key=f"uncertain_{rank}", on_click=show_pair, args=(selection.model_name, ids[index], int(best), int(second_best))
+            )

@@ -16,5 +16,8 @@ quality_section()
 st.subheader("One grid, live")
 live_grid_section(selection)
 st.subheader("Deletion curve for the sidebar's image")
-st.caption("Pixels take the image's mean colour, most relevant first (solid) or least relevant first (dashed). A map that ranks the evidence well makes the solid curve fall fast and the dashed one slowly: the gap between their areas is its score.")
+st.caption(
+    "Pixels take the image's mean colour, most relevant first (solid) or least relevant first (dashed). A map that ranks the evidence "
+    "well makes the solid curve fall fast and the dashed one slowly: the gap between their areas is its score."
+)
 deletion_section(selection)

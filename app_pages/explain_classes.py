@@ -41,7 +41,10 @@ with st.expander("Evidence for and against", expanded=True):
     a, b = st.columns(2)
     a.plotly_chart(figures.contribution_figure(positive, limit, f"for: Σ = {positive.sum():.4f}"), key="positive")
     b.plotly_chart(figures.contribution_figure(negative, limit, f"against: Σ = {negative.sum():.4f}"), key="negative")
-    st.caption(f"for + against + bias = {positive.sum():.4f} + ({negative.sum():.4f}) + ({expl.bias:.4f}) = {positive.sum() + negative.sum() + expl.bias:.4f} = logit {expl.logit:.4f}")
+    st.caption(
+        f"for + against + bias = {positive.sum():.4f} + ({negative.sum():.4f}) + ({expl.bias:.4f}) = "
+        f"{positive.sum() + negative.sum() + expl.bias:.4f} = logit {expl.logit:.4f}"
+    )
 
 st.subheader(f"All top-{k} classes")
 grid = compute.class_explanations(selection.model_name, selection.image_id, tuple(top))
@@ -49,6 +52,8 @@ shared = symmetric_limit([e.contributions for e in grid])
 columns = st.columns(min(k, 5))
 for index, item in enumerate(grid):
     with columns[index % len(columns)]:
-        st.plotly_chart(figures.explanation_figure(item, render, f"{names[item.target]} ({item.logit:.2f})", height=200), key=f"grid_rgba_{index}")
+        st.plotly_chart(
+            figures.explanation_figure(item, render, f"{names[item.target]} ({item.logit:.2f})", height=200), key=f"grid_rgba_{index}"
+        )
         st.plotly_chart(figures.contribution_figure(item.contributions, shared, None, height=200), key=f"grid_contrib_{index}")
 st.caption("Contribution maps of the grid share one colour scale, so their intensities compare directly.")

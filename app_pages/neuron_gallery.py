@@ -9,7 +9,10 @@ from app.state import init_widget, write_url
 from bcos_core.neuron_index import NeuronIndexError
 
 st.title("Neuron gallery")
-st.caption("What does a neuron encode? Its top images from the data set, each cropped to the neuron's receptive field and explained exactly (paper Fig. 10). Name what you see: your labels stay with you (export them as JSON) unless the server shares them.")
+st.caption(
+    "What does a neuron encode? Its top images from the data set, each cropped to the neuron's receptive field and explained exactly "
+    "(paper Fig. 10). Name what you see: your labels stay with you (export them as JSON) unless the server shares them."
+)
 selection, render = page_inputs()
 try:
     gallery = open_gallery(selection.model_name)
@@ -19,7 +22,8 @@ except NeuronIndexError as error:
 if gallery.data_problem:
     st.warning(
         f"Images unavailable: {gallery.data_problem}. Statistics are still listed. Point `BCOS_DATA_DIR` at the folder holding "
-        f"`{gallery.index.header['dataset']['folder']}`, or (with internet) download CIFAR-10 with `python -m bcos_core.datasets download-cifar10 DIR`, "
+        f"`{gallery.index.header['dataset']['folder']}`, or (with internet) download CIFAR-10 with `python -m bcos_core.datasets "
+        "download-cifar10 DIR`, "
         "set `BCOS_DATA_DIR=DIR` and build an index for those images with `python -m bcos_core.neuron_index build`."
     )
 layers = list(gallery.index.layers)

@@ -69,16 +69,26 @@ st.markdown(
 )
 settings = problem_controls()
 init_widget("B", 2.0, float, choices=list(B_SWEEP))
-b = st.select_slider("B (server-side: sets the starting frame; the slider under the plot moves instantly in the browser)", B_SWEEP, key="B") if not is_hidden("B") else st.session_state["B"]
+b = (
+    st.select_slider("B (server-side: sets the starting frame; the slider under the plot moves instantly in the browser)", B_SWEEP, key="B")
+    if not is_hidden("B")
+    else st.session_state["B"]
+)
 write_url(B=b)
 st.plotly_chart(cached_sweep(settings, b), key="sweep")
-st.caption("Why every loss curve hugs ln 2 ≈ 0.693 (dotted): one unit's output |cos|^(B−1)·ŵᵀx is small, so the sigmoid stays near ½ and the loss moves only in the third decimal; what matters is where its minimum lies.")
+st.caption(
+    "Why every loss curve hugs ln 2 ≈ 0.693 (dotted): one unit's output |cos|^(B−1)·ŵᵀx is small, so the sigmoid stays near ½ and the "
+    "loss moves only in the third decimal; what matters is where its minimum lies."
+)
 
 st.subheader("Optimal angle θ*(B)")
 st.plotly_chart(cached_optimum(settings), key="optimum")
 
 st.subheader("Train live")
-st.caption("Gradient descent on θ from a starting angle: ▶ play, ❚❚ pause, the slider steps, ⟲ resets. With large B and a start far from the data the gradient almost vanishes: |cos|^B is flat there.")
+st.caption(
+    "Gradient descent on θ from a starting angle: ▶ play, ❚❚ pause, the slider steps, ⟲ resets. With large B and a start far from the "
+    "data the gradient almost vanishes: |cos|^B is flat there."
+)
 init_widget("theta0", 10.0, float)
 init_widget("lr", 0.5, float)
 if not is_hidden("train"):

@@ -22,9 +22,10 @@ from .explain import (
     layer_activations,
 )
 from .layers import explanation_mode
-from .models import build_model, list_models
+from .models import build_model, list_architectures
+from .registry import list_models
 from .render import diverging_rgb, explanation_to_rgba, symmetric_limit
-from .zoo import DEFAULT_MODEL, LoadedModel, list_official_models, list_shipped_models, load_model
+from .zoo import DEFAULT_MODEL, LoadedModel, load_model
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -44,9 +45,8 @@ __all__ = [
     "explanation_mode",
     "explanation_to_rgba",
     "layer_activations",
+    "list_architectures",
     "list_models",
-    "list_official_models",
-    "list_shipped_models",
     "load_model",
     "save_model",
     "symmetric_limit",

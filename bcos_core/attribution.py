@@ -8,7 +8,7 @@ mode): that is what they would explain on any network.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -131,7 +131,9 @@ def attribution_method(name: str, model: nn.Module) -> AttributionFn:
     return _bcos(model) if name == BCOS else _captum(model, POST_HOC[name])
 
 
-def deletion_curve(model: nn.Module, image: Tensor, target: int, attribution: Tensor, steps: int = 20, fill: Tensor | None = None) -> tuple[Tensor, Tensor]:
+def deletion_curve(
+    model: nn.Module, image: Tensor, target: int, attribution: Tensor, steps: int = 20, fill: Tensor | None = None
+) -> tuple[Tensor, Tensor]:
     """Logit of ``target`` as pixels are removed in order of decreasing attribution (paper-style deletion metric).
 
     ``image`` is one encoded (C, H, W) image, ``attribution`` its (H, W) map (negate it for least-relevant-first);
@@ -152,3 +154,31 @@ def deletion_curve(model: nn.Module, image: Tensor, target: int, attribution: Te
         logits = model(batch)[:, target]
     return fractions, logits
 
+
+DeletionCurves = dict[str, dict[str, tuple[Tensor, Tensor]]]
+RANDOM_ORDER = "random order"
+
+
+def deletion_curves(model: nn.Module, image: Tensor, target: int, methods: Sequence[str], steps: int = 20) -> DeletionCurves:
+    """Per method, the deletion curve with the most relevant pixels removed first ("MoRF") and the least relevant
+    first ("LeRF"); and a seeded random order (under :data:`RANDOM_ORDER`, key "random"), the baseline to beat."""
+    curves: DeletionCurves = {}
+    for method in methods:
+        attribution = attribution_method(method, model)(image, [target])[0]
+        curves[method] = {
+            order: deletion_curve(model, image, target, sign * attribution, steps) for order, sign in (("MoRF", 1), ("LeRF", -1))
+        }
+    random_order = torch.rand(image.shape[1:], generator=torch.Generator().manual_seed(0))
+    curves[RANDOM_ORDER] = {"random": deletion_curve(model, image, target, random_order, steps)}
+    return curves
+
+
+def curve_area(fractions: Tensor, logits: Tensor) -> float:
+    """Area under the logit curve, relative to the starting logit (more negative: the logit fell faster)."""
+    return float(torch.trapezoid(logits - logits[0], fractions))
+
+
+def deletion_gaps(curves: DeletionCurves) -> dict[str, float]:
+    """Per method: area of the least-relevant-first curve minus that of the most-relevant-first one (larger: the
+    map ranks pixels by their effect on the logit better)."""
+    return {method: curve_area(*orders["LeRF"]) - curve_area(*orders["MoRF"]) for method, orders in curves.items() if "MoRF" in orders}

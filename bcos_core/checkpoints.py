@@ -18,6 +18,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from .files import atomic_path, atomic_write_bytes
+
 FORMAT_VERSION = 1
 
 
@@ -35,6 +37,7 @@ class ModelMetadata:
     dataset: str
     input_size: int
     logit_bias: float
+    resize: int | None = None  # shorter side resized to this before the centre crop of input_size (None: to input_size)
     logit_temperature: float | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
@@ -54,13 +57,6 @@ def checkpoint_paths(path: str | os.PathLike) -> tuple[Path, Path]:
     return stem.with_name(stem.name + ".safetensors"), stem.with_name(stem.name + ".json")
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary file, then rename: readers never see half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def save_model(model: nn.Module, path: str | os.PathLike, metadata: ModelMetadata) -> Path:
     """Write ``<stem>.safetensors`` and ``<stem>.json`` atomically; returns the weights path."""
     from . import __version__
@@ -69,9 +65,8 @@ def save_model(model: nn.Module, path: str | os.PathLike, metadata: ModelMetadat
     weights_path.parent.mkdir(parents=True, exist_ok=True)
     metadata.library_version = __version__
     state = {key: value.detach().cpu().contiguous() for key, value in model.state_dict().items()}
-    tmp = weights_path.with_name(f".{weights_path.name}.tmp")
-    save_file(state, str(tmp), metadata={"format": "bcos-explorer", "arch": metadata.arch})
-    os.replace(tmp, weights_path)
+    with atomic_path(weights_path) as tmp:
+        save_file(state, str(tmp), metadata={"format": "bcos-explorer", "arch": metadata.arch})
     atomic_write_bytes(meta_path, json.dumps(asdict(metadata), indent=2).encode())
     return weights_path
 
@@ -106,7 +101,11 @@ def load_state_into(model: nn.Module, state: dict[str, torch.Tensor], source: st
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
-    mis_shaped = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}" for k in expected if k in state and state[k].shape != expected[k].shape]
+    mis_shaped = [
+        f"{k}: file {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}"
+        for k in expected
+        if k in state and state[k].shape != expected[k].shape
+    ]
     if missing or unexpected or mis_shaped:
         parts = []
         if missing:

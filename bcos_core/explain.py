@@ -104,10 +104,7 @@ def explain_classes(model: nn.Module, image: Tensor, targets: Sequence[int] | st
         maps = _linear_maps(logits[classes], x)
     bias = _logit_bias(model)
     x, logits = x.detach(), logits.detach()
-    return [
-        Explanation(c, float(logits[c]), bias, linear_map, (x * linear_map).sum(0), x)
-        for c, linear_map in zip(classes, maps)
-    ]
+    return [Explanation(c, float(logits[c]), bias, linear_map, (x * linear_map).sum(0), x) for c, linear_map in zip(classes, maps)]
 
 
 def predicted_linear_maps(model: nn.Module, images: Tensor) -> tuple[Tensor, Tensor]:

@@ -92,7 +92,9 @@ def play(grids: list[Grid], images: Tensor, attribute: AttributionFn, smooth: in
     return play_smoothings(grids, images, attribute, (smooth,), progress)[smooth]
 
 
-def play_smoothings(grids: list[Grid], images: Tensor, attribute: AttributionFn, smooths: Sequence[int], progress: Callable | None = None) -> dict[int, Tensor]:
+def play_smoothings(
+    grids: list[Grid], images: Tensor, attribute: AttributionFn, smooths: Sequence[int], progress: Callable | None = None
+) -> dict[int, Tensor]:
     """:func:`play` at several smoothings from one attribution per grid (the costly part): {smooth: scores}."""
     scores: dict[int, list[Tensor]] = {smooth: [] for smooth in smooths}
     for grid in progress(grids) if progress else grids:

@@ -39,7 +39,15 @@ def classification_report(logits: Tensor, labels: Tensor, class_names: list[str]
     }
 
 
-def evaluate_classifier(model: nn.Module, images: Tensor, labels: Tensor, class_names: list[str], batch_size: int = 500, bf16: bool = False, progress: bool = False) -> dict[str, Any]:
+def evaluate_classifier(
+    model: nn.Module,
+    images: Tensor,
+    labels: Tensor,
+    class_names: list[str],
+    batch_size: int = 500,
+    bf16: bool = False,
+    progress: bool = False,
+) -> dict[str, Any]:
     """:func:`classification_report` plus measured throughput (images per second)."""
     start = time.perf_counter()
     logits = predict_logits(model, images, batch_size, bf16, progress)

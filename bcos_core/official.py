@@ -1,4 +1,5 @@
-"""Official B-cos v2 ImageNet checkpoints (github.com/B-cos/B-cos-v2 releases) loaded into our models.
+"""Official B-cos v2 ImageNet checkpoints (github.com/B-cos/B-cos-v2 releases, registered in ``registry.toml``)
+loaded into our models.
 
 The release files are plain ``torch.save``d state dicts. We verify the SHA-256 prefix in the file name, then
 read them with ``torch.load(weights_only=True)``, PyTorch's restricted unpickler that only rebuilds tensors and
@@ -9,46 +10,16 @@ comes from the architecture defaults.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
 import shutil
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from .checkpoints import CheckpointError
-
-RELEASE_URL = "https://github.com/B-cos/B-cos-v2/releases/download/v0.0.1-weights"
-WEIGHTS_ENV_VAR = "BCOS_WEIGHTS_DIR"
-
-
-@dataclass(frozen=True)
-class OfficialCheckpoint:
-    name: str
-    arch: str
-    file_name: str
-    top1: float
-
-    @property
-    def url(self) -> str:
-        return f"{RELEASE_URL}/{self.file_name}"
-
-    @property
-    def sha256_prefix(self) -> str:
-        return self.file_name.rsplit("-", 1)[1].split(".")[0]
-
-
-OFFICIAL_CHECKPOINTS = {
-    c.name: c
-    for c in [
-        OfficialCheckpoint("v2_resnet18", "bcos_resnet18_imagenet", "resnet_18-68b4160fff.pth", 68.736),
-        OfficialCheckpoint("v2_resnet50", "bcos_resnet50_imagenet", "resnet_50-ead259efe4.pth", 75.882),
-        OfficialCheckpoint("v2_densenet121", "bcos_densenet121_imagenet", "densenet_121-b8daf96afb.pth", 73.612),
-    ]
-}
+from .files import atomic_path, sha256_of
+from .registry import WEIGHTS_ENV_VAR, ModelEntry
 
 _KEY_RULES = [
     (re.compile(r"\.linear\.weight$"), ".weight"),
@@ -66,38 +37,20 @@ def convert_official_state_dict(state_dict: dict[str, torch.Tensor]) -> dict[str
     return converted
 
 
-def weights_dir() -> Path:
-    """Where official files are looked for and downloaded to: ``$BCOS_WEIGHTS_DIR`` or torch's hub cache."""
-    env = os.environ.get(WEIGHTS_ENV_VAR)
-    return Path(env) if env else Path(torch.hub.get_dir()) / "checkpoints"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def fetch_official(checkpoint: OfficialCheckpoint, timeout: float = 20.0) -> Path:
-    """Local path of the release file, downloading it if needed; a clear error if that is impossible."""
-    path = weights_dir() / checkpoint.file_name
+def fetch_official(entry: ModelEntry, timeout: float = 20.0) -> Path:
+    """Local path of a registered release file, downloading it if needed; a clear error if that is impossible."""
+    path = entry.weights_path
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.part")
         try:
-            with urllib.request.urlopen(checkpoint.url, timeout=timeout) as response, open(tmp, "wb") as out:
+            with atomic_path(path) as tmp, urllib.request.urlopen(entry.url, timeout=timeout) as response, open(tmp, "wb") as out:
                 shutil.copyfileobj(response, out)
-            os.replace(tmp, path)
         except OSError as error:
-            tmp.unlink(missing_ok=True)
             raise CheckpointError(
-                f"could not download {checkpoint.url} ({error}). Download it elsewhere and place it at {path} "
-                f"(or point ${WEIGHTS_ENV_VAR} at the folder holding {checkpoint.file_name})."
+                f"could not download {entry.url} ({error}). Download it elsewhere and place it at {path} "
+                f"(or point ${WEIGHTS_ENV_VAR} at the folder holding {entry.weights})."
             ) from None
-    if not _sha256(path).startswith(checkpoint.sha256_prefix):
-        raise CheckpointError(f"{path}: SHA-256 does not start with {checkpoint.sha256_prefix}; the file is corrupt or not {checkpoint.file_name}")
+    if not sha256_of(path).startswith(entry.sha256):
+        raise CheckpointError(f"{path}: SHA-256 does not start with {entry.sha256}; the file is corrupt or not {entry.weights}")
     return path
 
 

@@ -10,10 +10,16 @@ from PIL import Image
 from torch import Tensor
 
 
-def encode_images(images: Tensor) -> Tensor:
-    """(N, 3, H, W) uint8 or float in [0, 1] → (N, 6, H, W) float32 with the inverse channels appended."""
-    x = images.float().div(255) if images.dtype == torch.uint8 else images.float()
-    return torch.cat([x, 1 - x], dim=-3)
+def encode_images(images: Tensor, dim: int = -3) -> Tensor:
+    """The model input encoding, the only place it is written: (…, 3, H, W) uint8 (→ float32) or float in [0, 1]
+    → (…, 6, H, W) with the inverse channels appended, so every pixel has the same norm (``AddInverse`` calls it)."""
+    x = images.float().div(255) if images.dtype == torch.uint8 else images
+    return torch.cat([x, 1 - x], dim=dim)
+
+
+def encode_crop(crop: np.ndarray) -> Tensor:
+    """An (H, W, 3) uint8 RGB crop (what :meth:`Preprocess.to_array` returns) → the (1, 6, H, W) model input."""
+    return encode_images(torch.from_numpy(np.ascontiguousarray(crop, dtype=np.uint8)).permute(2, 0, 1)[None])
 
 
 @dataclass(frozen=True)
@@ -45,5 +51,4 @@ class Preprocess:
 
     def __call__(self, image: Image.Image) -> Tensor:
         """PIL image → (1, 6, size, size) model input."""
-        array = self.to_array(image)
-        return encode_images(torch.from_numpy(array).permute(2, 0, 1)[None].contiguous())
+        return encode_crop(self.to_array(image))

@@ -1,4 +1,5 @@
-"""One loader for every model: shipped models by name, our checkpoint files by path, official v2 models."""
+"""One loader for every model: registered models by name (shipped and official, see ``registry.toml``), our checkpoint
+files by path."""
 
 from __future__ import annotations
 
@@ -7,14 +8,15 @@ from pathlib import Path
 
 import torch
 
+from . import registry
 from .checkpoints import CheckpointError, ModelMetadata, checkpoint_paths, load_state_into, read_metadata, read_weights
-from .models import BcosClassifier, build_model, get_spec
-from .official import OFFICIAL_CHECKPOINTS, fetch_official, read_official_state_dict
+from .files import sha256_of
+from .models import BcosClassifier, build_model
+from .official import fetch_official, read_official_state_dict
 from .preprocessing import Preprocess
 
-ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
-MODELS_DIR = ASSETS_DIR / "models"
-DEFAULT_MODEL = "cifar10_fastnet_b2"
+ASSETS_DIR = registry.CHECKOUT_DIR / "assets"  # evaluation results and neuron indices of a checkout
+DEFAULT_MODEL = registry.default_model()
 
 
 @dataclass(frozen=True)
@@ -29,34 +31,56 @@ class LoadedModel:
     weights_path: Path | None = None  # the file the weights came from
 
 
-def list_shipped_models() -> list[str]:
-    """Names of the models in ``assets/models`` (each a .safetensors plus .json)."""
-    return sorted(p.stem for p in MODELS_DIR.glob("*.json") if p.with_suffix(".safetensors").exists())
-
-
-def list_official_models() -> list[str]:
-    return sorted(OFFICIAL_CHECKPOINTS)
-
-
-def preprocess_for(dataset: str, input_size: int) -> Preprocess:
-    """CIFAR-sized models see the centre square resized to 32 px; ImageNet ones the usual 256 → 224 crop."""
-    return Preprocess(size=input_size, resize=None if input_size <= 64 else round(input_size * 256 / 224))
-
-
 def load_model(name_or_path: str | Path = DEFAULT_MODEL) -> LoadedModel:
-    """Load a shipped model by name, one of our checkpoint files by path, or an official v2 model by name."""
+    """Load a registered model by name (``registry.toml``) or one of our checkpoint files by path."""
     key = str(name_or_path)
-    if key in OFFICIAL_CHECKPOINTS:
-        return _load_official(key)
-    path = MODELS_DIR / key if key in list_shipped_models() else Path(key)
-    weights_path, meta_path = checkpoint_paths(path)
+    if registry.is_registered(key):
+        return _load_registered(registry.get_entry(key))
+    weights_path, meta_path = checkpoint_paths(key)
     if not weights_path.exists() and not meta_path.exists():
-        known = ", ".join(list_shipped_models() + list_official_models())
-        raise CheckpointError(f"{key}: no such model file, shipped model or official model (known: {known})")
-    metadata = read_metadata(path)
+        raise CheckpointError(f"{key}: no such model file or registered model (registered: {', '.join(registry.read_registry().models)})")
+    metadata = read_metadata(key)
     model = _build(metadata.arch, metadata.arch_kwargs, len(metadata.class_names), str(meta_path))
     load_state_into(model, read_weights(weights_path), str(weights_path))
-    return LoadedModel(weights_path.stem, model.eval(), metadata.class_names, preprocess_for(metadata.dataset, metadata.input_size), metadata, weights_path)
+    preprocess = Preprocess(size=metadata.input_size, resize=metadata.resize)
+    return LoadedModel(weights_path.stem, model.eval(), metadata.class_names, preprocess, metadata, weights_path)
+
+
+def _load_registered(entry: registry.ModelEntry) -> LoadedModel:
+    class_names = entry.class_names()
+    model = _build(entry.arch, entry.arch_kwargs, len(class_names), f"registry entry {entry.name!r}")
+    if entry.format == "bcos-v2-pth":
+        path = fetch_official(entry)
+        state = read_official_state_dict(path)
+    else:
+        path = entry.weights_path
+        if not path.exists():
+            raise CheckpointError(
+                f"{entry.name}: weights file {path} not found (registered models with location {entry.location!r} come with a checkout)"
+            )
+        if sha256_of(path) != entry.sha256:
+            raise CheckpointError(
+                f"{path}: SHA-256 differs from the registry's; the file is corrupt or was replaced without updating registry.toml"
+            )
+        state = read_weights(path)
+    load_state_into(model, state, str(path))
+    _, meta_path = checkpoint_paths(path)
+    metadata = (
+        read_metadata(path)
+        if meta_path.exists()
+        else ModelMetadata(
+            arch=entry.arch,
+            arch_kwargs=entry.arch_kwargs,
+            class_names=class_names,
+            dataset=entry.dataset,
+            input_size=entry.preprocess.size,
+            resize=entry.preprocess.resize,
+            logit_bias=model.logit_bias,
+            metrics={"top1_reported": entry.accuracy},
+            training={"source": entry.url or entry.accuracy_source},
+        )
+    )
+    return LoadedModel(entry.name, model.eval(), class_names, entry.preprocess, metadata, path)
 
 
 def _build(arch: str, kwargs: dict, num_classes: int, source: str) -> BcosClassifier:
@@ -64,28 +88,6 @@ def _build(arch: str, kwargs: dict, num_classes: int, source: str) -> BcosClassi
         return build_model(arch, num_classes=num_classes, **kwargs)
     except (KeyError, TypeError, ValueError) as error:
         raise CheckpointError(f"{source}: cannot build architecture {arch!r} with {kwargs} ({error})") from None
-
-
-def _load_official(name: str) -> LoadedModel:
-    from torchvision.models import ResNet18_Weights
-
-    checkpoint = OFFICIAL_CHECKPOINTS[name]
-    spec = get_spec(checkpoint.arch)
-    class_names = list(ResNet18_Weights.IMAGENET1K_V1.meta["categories"])
-    model = build_model(checkpoint.arch)
-    path = fetch_official(checkpoint)
-    load_state_into(model, read_official_state_dict(path), str(path))
-    metadata = ModelMetadata(
-        arch=checkpoint.arch,
-        arch_kwargs={"b": 2.0},
-        class_names=class_names,
-        dataset=spec.dataset,
-        input_size=spec.input_size,
-        logit_bias=model.logit_bias,
-        metrics={"top1_reported": checkpoint.top1},
-        training={"source": checkpoint.url},
-    )
-    return LoadedModel(name, model.eval(), class_names, preprocess_for(spec.dataset, spec.input_size), metadata, path)
 
 
 def random_model(arch: str, seed: int = 0, **kwargs: object) -> BcosClassifier:

@@ -38,16 +38,21 @@ def main() -> None:
     at.switch_page("app_pages/neurons.py").run()
     channels = iter(range(1, 40))
     neuron = median_seconds(lambda: at.selectbox(key="ch").set_value(next(channels)).run(), repeats=5, warmup=1)
-    print(json.dumps({
-        "benchmark": "dashboard_server_time",
-        "threads": torch.get_num_threads(),
-        "load_average_1min": round(os.getloadavg()[0], 2),
-        "cold_start_to_first_page_s": round(cold, 2),
-        "class_change_uncached_ms": round(1000 * uncached, 1),
-        "class_change_cached_ms": round(1000 * cached, 1),
-        "smoothing_change_ms": round(1000 * render, 1),
-        "neuron_channel_change_ms": round(1000 * neuron, 1),
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "benchmark": "dashboard_server_time",
+                "threads": torch.get_num_threads(),
+                "load_average_1min": round(os.getloadavg()[0], 2),
+                "cold_start_to_first_page_s": round(cold, 2),
+                "class_change_uncached_ms": round(1000 * uncached, 1),
+                "class_change_cached_ms": round(1000 * cached, 1),
+                "smoothing_change_ms": round(1000 * render, 1),
+                "neuron_channel_change_ms": round(1000 * neuron, 1),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

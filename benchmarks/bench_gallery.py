@@ -39,13 +39,18 @@ def main() -> None:
             page_times.append(time.perf_counter() - start)
             assert not at.exception and len(at.get("image")) >= 16, at.exception
             assert at.subheader[0].value.startswith(f"{layer} · channel {channel}")
-    print(json.dumps({
-        "benchmark": "neuron_gallery_page",
-        "model": "cifar10_fastnet_b2",
-        "pages": len(page_times),
-        "page_median_s": round(statistics.median(page_times), 3),
-        "page_max_s": round(max(page_times), 3),
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "benchmark": "neuron_gallery_page",
+                "model": "cifar10_fastnet_b2",
+                "pages": len(page_times),
+                "page_median_s": round(statistics.median(page_times), 3),
+                "page_max_s": round(max(page_times), 3),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -52,7 +52,20 @@ def main() -> None:
             row["ours_compiled_vs_conv2d"] = round(row["ours_compiled_ms"] / conv_ms, 3)
             row["ours_vs_reference"] = round(row["ours_ms"] / row["reference_ms"], 3)
             results.append(row)
-    print(json.dumps({"benchmark": "bcos_conv2d_forward_backward", "batch": 64, "channels": 64, "threads": args.threads, "cpu": platform.processor() or platform.machine(), "torch": torch.__version__, "results": results}, indent=2))
+    print(
+        json.dumps(
+            {
+                "benchmark": "bcos_conv2d_forward_backward",
+                "batch": 64,
+                "channels": 64,
+                "threads": args.threads,
+                "cpu": platform.processor() or platform.machine(),
+                "torch": torch.__version__,
+                "results": results,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

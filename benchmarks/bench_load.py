@@ -20,7 +20,6 @@ import statistics
 import time
 from pathlib import Path
 
-
 from app.images import SAMPLE_NAMES
 from app.launch import running_dashboard
 
@@ -42,12 +41,13 @@ class Visitor:
         """Wait for ``ready`` (a JS predicate) and an idle app, record the time, and look for error elements."""
         try:
             await page.wait_for_function(f"() => ({ready})() && ({IDLE})()", timeout=TIMEOUT_MS, polling=50)
-        except Exception as error:  # noqa: BLE001: a timeout is a failed action, reported, not a crash of the benchmark
+        except Exception as error:  # noqa: BLE001  (a timeout is a failed action, reported, not a crash of the benchmark)
             self.errors.append(f"visitor {self.index} {action}: {type(error).__name__}")
             return
         self.times.setdefault(action, []).append(time.perf_counter() - started)
         shown = await page.evaluate(
-            "() => [...document.querySelectorAll('[data-testid=stException], [data-testid=stAlertContentError], [role=dialog]')].map(e => e.innerText.slice(0, 120))"
+            "() => [...document.querySelectorAll('[data-testid=stException], [data-testid=stAlertContentError], [role=dialog]')].map(e "
+            "=> e.innerText.slice(0, 120))"
         )
         self.errors += [f"visitor {self.index} {action}: {text}" for text in shown]
 
@@ -72,19 +72,34 @@ class Visitor:
             await self._done(page, "change class", started, both(subheader, drawn("rgba")))
         await self.deep_link(page, "deep link: Δ", f"delta?image={self.image}", both(title("Δ-explanations"), drawn("delta_rgba")))
         channel = 3 + self.index
-        await self.deep_link(page, "deep link: neuron", f"neurons?image={self.image}&layer=block2.conv1&ch={channel}&row=0&col=0",
-                             both(title("Neuron explorer"), drawn("neuron_rgba")))
+        await self.deep_link(
+            page,
+            "deep link: neuron",
+            f"neurons?image={self.image}&layer=block2.conv1&ch={channel}&row=0&col=0",
+            both(title("Neuron explorer"), drawn("neuron_rgba")),
+        )
         chart = f".st-key-act_block2_conv1_{channel} .js-plotly-plot"
         row, col = 2 + self.index % 10, 5
         point = await page.evaluate(
             f"""() => {{ const gd = document.querySelector('{chart}'), box = gd.querySelector('.main-svg').getBoundingClientRect();
-            return [box.left + gd._fullLayout.xaxis._offset + gd._fullLayout.xaxis.l2p({col}), box.top + gd._fullLayout.yaxis._offset + gd._fullLayout.yaxis.l2p({row})]; }}"""
+            const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+            return [box.left + xa._offset + xa.l2p({col}), box.top + ya._offset + ya.l2p({row})]; }}"""
         )
         started = time.perf_counter()
         await page.mouse.click(*point)
-        await self._done(page, "click neuron cell", started, f"() => window.location.search.includes('row={row}&col={col}') && document.body.innerText.includes('at (row {row}, col {col})')")
-        await self.deep_link(page, "deep link: gallery neuron", f"gallery?image={self.image}&g_layer=block2.conv2&neuron={channel}",
-                             both(title("Neuron gallery"), "() => document.querySelectorAll('[data-testid=stImage] img').length >= 16"))
+        await self._done(
+            page,
+            "click neuron cell",
+            started,
+            f"() => window.location.search.includes('row={row}&col={col}') && document.body.innerText.includes('at (row {row}, col "
+            f"{col})')",
+        )
+        await self.deep_link(
+            page,
+            "deep link: gallery neuron",
+            f"gallery?image={self.image}&g_layer=block2.conv2&neuron={channel}",
+            both(title("Neuron gallery"), "() => document.querySelectorAll('[data-testid=stImage] img').length >= 16"),
+        )
         await self.deep_link(page, "deep link: B family", f"b_family?image={self.image}", both(title("B family"), drawn("rgba_b2_5")))
         await page.close()
 
@@ -99,7 +114,13 @@ async def _first_request(browser, url: str) -> float:
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     visitor = Visitor(context, url, 0)
     page = await context.new_page()
-    await visitor.deep_link(page, "first request", "delta?image=sample:coffee", "() => document.querySelector('h1')?.innerText === 'Δ-explanations' && !!document.querySelector('.st-key-delta_rgba .imagelayer image')")
+    await visitor.deep_link(
+        page,
+        "first request",
+        "delta?image=sample:coffee",
+        "() => document.querySelector('h1')?.innerText === 'Δ-explanations' && !!document.querySelector('.st-key-delta_rgba .imagelayer "
+        "image')",
+    )
     await context.close()
     if visitor.errors:
         raise RuntimeError(f"first request failed: {visitor.errors}")

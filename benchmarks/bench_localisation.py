@@ -44,18 +44,23 @@ def main() -> None:
         play(grids[: args.posthoc_grids], images, attribution_method(method, loaded.model))
         seconds = (time.perf_counter() - start) / args.posthoc_grids
         posthoc[method] = {"ms_per_grid": round(1000 * seconds, 1), "ratio_to_bcos": round(seconds / per_grid, 1)}
-    print(json.dumps({
-        "benchmark": "grid_pointing_game",
-        "model": loaded.name,
-        "grids": len(grids),
-        "torch_threads": torch.get_num_threads(),
-        "grid_selection_s": round(selection, 1),
-        "bcos_scoring_s": round(scoring, 1),
-        "total_s": round(selection + scoring, 1),
-        "bcos_ms_per_grid": round(1000 * per_grid, 1),
-        "bcos_mean_score": round(float(scores.mean()), 4),
-        "posthoc": posthoc,
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "benchmark": "grid_pointing_game",
+                "model": loaded.name,
+                "grids": len(grids),
+                "torch_threads": torch.get_num_threads(),
+                "grid_selection_s": round(selection, 1),
+                "bcos_scoring_s": round(scoring, 1),
+                "total_s": round(selection + scoring, 1),
+                "bcos_ms_per_grid": round(1000 * per_grid, 1),
+                "bcos_mean_score": round(float(scores.mean()), 4),
+                "posthoc": posthoc,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -29,15 +29,22 @@ def _curves(settings: ToySettings) -> None:
 def main() -> None:
     seeds = iter(range(1, 1000))  # a new problem every call, as when a user edits the clusters
     curves = median_seconds(lambda: _curves(ToySettings(seed=next(seeds))), repeats=7)
-    figures = median_seconds(lambda: (sweep_figure(ToySettings(seed=next(seeds))), optimum_figure(ToySettings(seed=next(seeds)))), repeats=5)
+    figures = median_seconds(
+        lambda: (sweep_figure(ToySettings(seed=next(seeds))), optimum_figure(ToySettings(seed=next(seeds)))), repeats=5
+    )
     training = median_seconds(lambda: training_figure(ToySettings(seed=next(seeds)), 2.0, 10.0, 0.5), repeats=5)
-    print(json.dumps({
-        "benchmark": "toy_page_server_time",
-        "b_values_per_sweep": len(B_SWEEP),
-        "curves_ms": round(1000 * curves, 1),
-        "sweep_and_optimum_figures_ms": round(1000 * figures, 1),
-        "training_figure_ms": round(1000 * training, 1),
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "benchmark": "toy_page_server_time",
+                "b_values_per_sweep": len(B_SWEEP),
+                "curves_ms": round(1000 * curves, 1),
+                "sweep_and_optimum_figures_ms": round(1000 * figures, 1),
+                "training_figure_ms": round(1000 * training, 1),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

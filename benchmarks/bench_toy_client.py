@@ -37,7 +37,10 @@ def main() -> None:
 
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(PORT), "--server.headless", "true"],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         for _ in range(200):
@@ -57,7 +60,17 @@ def main() -> None:
             browser.close()
     finally:
         server.terminate()
-    print(json.dumps({"benchmark": "toy_slider_client_redraw", "frames_drawn": len(times), "median_ms": round(statistics.median(times), 1), "max_ms": round(max(times), 1)}, indent=2))
+    print(
+        json.dumps(
+            {
+                "benchmark": "toy_slider_client_redraw",
+                "frames_drawn": len(times),
+                "median_ms": round(statistics.median(times), 1),
+                "max_ms": round(max(times), 1),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -53,13 +53,18 @@ def main() -> None:
         "ours_fastnet_bf16_compiled": _images_per_second(build_model("bcos_fastnet_cifar10"), args.batch, True, True, args.steps),
     }
     reference = rows["reference_resnet20_fp32"]
-    print(json.dumps({
-        "benchmark": "training_images_per_second",
-        "batch": args.batch,
-        "threads": args.threads,
-        "images_per_second": {k: round(v, 1) for k, v in rows.items()},
-        "ratio_vs_reference": {k: round(v / reference, 2) for k, v in rows.items()},
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "benchmark": "training_images_per_second",
+                "batch": args.batch,
+                "threads": args.threads,
+                "images_per_second": {k: round(v, 1) for k, v in rows.items()},
+                "ratio_vs_reference": {k: round(v / reference, 2) for k, v in rows.items()},
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 .venv/bin/python -m training.evaluate --quality --model cifar10_fastnet_b2 --model cifar10_bfamily_b1.0 --model cifar10_bfamily_b1.5 \
   --model cifar10_bfamily_b2.0 --model cifar10_bfamily_b2.5 --grids 500 --out assets/evaluation/quality.json --sheet assets/evaluation/explanation_sheet.png
-.venv/bin/python -m training.evaluate --localisation --model cifar10_fastnet_b2 --model assets/baselines/cifar10_conventional.safetensors \
+.venv/bin/python -m training.evaluate --localisation --model cifar10_fastnet_b2 --model cifar10_conventional \
   --smooth 3 --grids "${GRIDS:-100}" --posthoc-grids "${POSTHOC_GRIDS:-20}" --out assets/evaluation/localisation.json --plot assets/evaluation/localisation.png

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install everything (plus test-only tools, and Chromium for the browser tests when apt-get is available)
-# into .venv and run the whole test suite.
+# into .venv, lint (ruff) and run the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup_venv.sh requirements-test.txt
@@ -9,4 +9,5 @@ if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -
 fi
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export BCOS_DATA_DIR="${BCOS_DATA_DIR:-$PWD/../shared/data}"
+.venv/bin/ruff check . && .venv/bin/ruff format --check .
 exec .venv/bin/python -m pytest "$@"

@@ -8,10 +8,10 @@ cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 stage="${STAGE:-}"
 for b in ${B_VALUES:-1.0 1.5 2.0 2.5}; do
-  shipped="assets/models/cifar10_bfamily_b$b"
+  shipped="cifar10_bfamily_b$b"  # registered name; its weights are assets/models/$shipped.safetensors
   if [[ "$stage" == full ]]; then
     out="runs/cifar10_bfamily_full_b$b"
-    .venv/bin/python -m training.train --config configs/cifar10_bfamily_full.toml --model.b="$b" --run.out_dir="$out" --run.init_from="$shipped" --resume "$@"
+    .venv/bin/python -m training.train --config configs/cifar10_bfamily_full.toml --model.b="$b" --run.out_dir="$out" --run.init_from="assets/models/$shipped" --resume "$@"
   else
     out="runs/cifar10_bfamily_b$b"
     .venv/bin/python -m training.train --config configs/cifar10_bfamily.toml --model.b="$b" --run.out_dir="$out" --resume "$@"

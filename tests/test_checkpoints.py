@@ -14,7 +14,14 @@ from bcos_core.zoo import random_model
 
 def _save(tmp_path, arch="bcos_resnet20_cifar10"):
     model = random_model(arch)
-    metadata = ModelMetadata(arch=arch, arch_kwargs={"b": 2.0}, class_names=[f"c{i}" for i in range(10)], dataset="cifar10", input_size=32, logit_bias=model.logit_bias)
+    metadata = ModelMetadata(
+        arch=arch,
+        arch_kwargs={"b": 2.0},
+        class_names=[f"c{i}" for i in range(10)],
+        dataset="cifar10",
+        input_size=32,
+        logit_bias=model.logit_bias,
+    )
     return model, save_model(model, tmp_path / "m", metadata)
 
 
@@ -29,7 +36,14 @@ def test_round_trip(tmp_path) -> None:
 
 def test_names_with_dots(tmp_path) -> None:
     model = random_model("bcos_resnet20_cifar10")
-    metadata = ModelMetadata(arch="bcos_resnet20_cifar10", arch_kwargs={"b": 1.5}, class_names=[str(i) for i in range(10)], dataset="cifar10", input_size=32, logit_bias=model.logit_bias)
+    metadata = ModelMetadata(
+        arch="bcos_resnet20_cifar10",
+        arch_kwargs={"b": 1.5},
+        class_names=[str(i) for i in range(10)],
+        dataset="cifar10",
+        input_size=32,
+        logit_bias=model.logit_bias,
+    )
     path = save_model(model, tmp_path / "family_b1.5", metadata)
     assert path.name == "family_b1.5.safetensors"
     assert bcos_core.load_model(tmp_path / "family_b1.5").metadata.b == 1.5

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
 
 import bcos_core
 from bcos_core.explain import predicted_linear_maps

@@ -179,4 +179,6 @@ def test_deletion_curve_starts_at_the_logit_and_ends_at_the_images_mean_colour(b
     assert float(logits[-1]) == pytest.approx(float(bcos_core.class_logits(bcos_model, flat)[4]), rel=1e-5, abs=1e-6)
     black = torch.cat([torch.zeros(3), torch.ones(3)])
     _, to_black = deletion_curve(bcos_model, image, 4, torch.rand(48, 48), steps=8, fill=black)
-    assert float(to_black[-1]) == pytest.approx(float(bcos_core.class_logits(bcos_model, black[:, None, None].expand_as(image))[4]), rel=1e-5, abs=1e-6)
+    assert float(to_black[-1]) == pytest.approx(
+        float(bcos_core.class_logits(bcos_model, black[:, None, None].expand_as(image))[4]), rel=1e-5, abs=1e-6
+    )

@@ -37,7 +37,10 @@ def _calls(model: torch.nn.Module) -> dict[str, callable]:
 
 def _state(model: torch.nn.Module) -> list:
     """Everything a call could change: mode flags, hooks, parameters and buffers."""
-    flags = [(name, module.training, len(module._forward_hooks), len(module._forward_pre_hooks), len(module._backward_hooks)) for name, module in model.named_modules()]
+    flags = [
+        (name, module.training, len(module._forward_hooks), len(module._forward_pre_hooks), len(module._backward_hooks))
+        for name, module in model.named_modules()
+    ]
     return flags + [(name, value.clone()) for name, value in [*model.named_parameters(), *model.named_buffers()]]
 
 

@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from bcos_core.datasets import DATA_ENV_VAR, default_data_root, list_image_folder
 
-__all__ = ["InMemoryDataset", "default_data_root", "load_image_folder", "load_torchvision_cifar10", "augment_batch", "to_model_input"]
+__all__ = ["InMemoryDataset", "default_data_root", "load_image_folder", "load_torchvision_cifar10", "augment_batch"]
 
 
 @dataclass
@@ -50,8 +50,7 @@ def load_image_folder(root: str | Path, cache_dir: str | Path | None = None, siz
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(
-            f"data folder {root} does not exist: set --data.root or ${DATA_ENV_VAR}, "
-            "or use --data.source=torchvision to download CIFAR-10"
+            f"data folder {root} does not exist: set --data.root or ${DATA_ENV_VAR}, or use --data.source=torchvision to download CIFAR-10"
         )
     classes, samples = list_image_folder(root)
     key = hashlib.sha1("\n".join(f"{p.relative_to(root)}:{p.stat().st_size}" for p, _ in samples).encode()).hexdigest()[:16]
@@ -93,9 +92,3 @@ def augment_batch(images: Tensor, generator: torch.Generator, padding: int = 4, 
         mask = torch.rand(n, generator=generator) < 0.5
         images = torch.where(mask[:, None, None, None], images.flip(3), images)
     return images
-
-
-def to_model_input(images: Tensor) -> Tensor:
-    """uint8 (N, 3, H, W) → float (N, 6, H, W): [r, g, b, 1−r, 1−g, 1−b] in [0, 1]."""
-    x = images.float().div_(255)
-    return torch.cat([x, 1 - x], dim=1)

@@ -20,7 +20,8 @@ from pathlib import Path
 import torch
 
 from bcos_core.attribution import BCOS, POST_HOC
-from bcos_core.checkpoints import CheckpointError, atomic_write_bytes
+from bcos_core.checkpoints import CheckpointError
+from bcos_core.files import atomic_write_bytes
 from bcos_core.metrics import evaluate_classifier
 from bcos_core.zoo import DEFAULT_MODEL, load_model
 
@@ -29,7 +30,11 @@ from .data import default_data_root, load_image_folder
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", action="append", help=f"shipped model name or checkpoint path (default: {DEFAULT_MODEL}); repeat for several models with --localisation")
+    parser.add_argument(
+        "--model",
+        action="append",
+        help=f"shipped model name or checkpoint path (default: {DEFAULT_MODEL}); repeat for several models with --localisation",
+    )
     parser.add_argument("--data", default=None, help="ImageFolder test split (default: $BCOS_DATA_DIR/cifar10/test)")
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--threads", type=int, default=0)
@@ -43,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     localisation.add_argument("--posthoc-grids", type=int, default=100, help="the first N of those grids for the (slower) post-hoc methods")
     localisation.add_argument("--smooth", type=int, default=1, help="box smoothing before clamping (CIFAR: 1, ImageNet: 15)")
     localisation.add_argument("--out", type=Path, help="also write the JSON here")
-    localisation.add_argument("--append", action="store_true", help="add these models to the results already in --out (same data, grids and smoothing)")
+    localisation.add_argument(
+        "--append", action="store_true", help="add these models to the results already in --out (same data, grids and smoothing)"
+    )
     localisation.add_argument("--plot", type=Path, help="save the box plot (PNG) here")
     quality = parser.add_argument_group("explanation quality (accuracy, localisation at smoothing 3 and 1, alignment, explanation sheet)")
     quality.add_argument("--quality", action="store_true", help="measure explanation quality of every --model (uses --grids, --out)")
@@ -116,13 +123,19 @@ def _record_accuracy(model: str, report: dict) -> None:
     """Write the measured accuracy into the model's metadata (``metrics.test_accuracy``), atomically."""
     from dataclasses import asdict
 
+    from bcos_core import registry
     from bcos_core.checkpoints import checkpoint_paths, read_metadata
-    from bcos_core.zoo import MODELS_DIR, list_shipped_models
 
-    path = MODELS_DIR / model if model in list_shipped_models() else Path(model)
+    path = registry.get_entry(model).weights_path if registry.is_registered(model) else Path(model)
     metadata = read_metadata(path)
-    metadata.metrics.update(test_accuracy=round(report["accuracy"], 4), test_images=report["num_images"], test_data="CIFAR-10 test split, JPEG copy (not bit-identical to the official batches)")
+    metadata.metrics.update(
+        test_accuracy=round(report["accuracy"], 4),
+        test_images=report["num_images"],
+        test_data="CIFAR-10 test split, JPEG copy (not bit-identical to the official batches)",
+    )
     atomic_write_bytes(checkpoint_paths(path)[1], json.dumps(asdict(metadata), indent=2).encode())
+    if registry.is_registered(model):
+        registry.update_entry(model, accuracy=round(report["accuracy"], 4))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,10 @@ def cpu_has_native_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
 def resolve_bf16(requested: bool) -> bool:
     """``requested`` unless the CPU lacks native bf16, in which case say so and use float32."""
     if requested and not cpu_has_native_bf16():
-        print("note: this CPU has no native bfloat16 (AMX / AVX-512 BF16), where bf16 autocast is an order of magnitude "
-              "slower: using float32 (pass --run.bf16=false to silence this)", file=sys.stderr)
+        print(
+            "note: this CPU has no native bfloat16 (AMX / AVX-512 BF16), where bf16 autocast is an order of magnitude "
+            "slower: using float32 (pass --run.bf16=false to silence this)",
+            file=sys.stderr,
+        )
         return False
     return requested

@@ -1,6 +1,6 @@
 """The grid pointing game over models and attribution methods: JSON results and a box plot.
 
-    python -m training.evaluate --localisation --model cifar10_fastnet_b2 --model assets/baselines/cifar10_conventional \\
+    python -m training.evaluate --localisation --model cifar10_fastnet_b2 --model cifar10_conventional \\
         --grids 500 --posthoc-grids 100 --out results.json --plot results.png
 """
 
@@ -31,8 +31,18 @@ def box_statistics(scores: np.ndarray) -> dict:
     q1, median, q3 = np.percentile(scores, [25, 50, 75])
     iqr = q3 - q1
     inside = scores[(scores >= q1 - 1.5 * iqr) & (scores <= q3 + 1.5 * iqr)]
-    values = {"n": int(scores.size), "mean": scores.mean(), "std": scores.std(), "q1": q1, "median": median, "q3": q3,
-              "lower_whisker": inside.min(), "upper_whisker": inside.max(), "min": scores.min(), "max": scores.max()}
+    values = {
+        "n": int(scores.size),
+        "mean": scores.mean(),
+        "std": scores.std(),
+        "q1": q1,
+        "median": median,
+        "q3": q3,
+        "lower_whisker": inside.min(),
+        "upper_whisker": inside.max(),
+        "min": scores.min(),
+        "max": scores.max(),
+    }
     return {k: v if isinstance(v, int) else round(float(v), 4) for k, v in values.items()}
 
 
@@ -45,7 +55,16 @@ def checkpoint_digest(loaded: LoadedModel) -> str:
 PREVIEW_GRIDS = 50  # grids stored with the results so that the app can show the same grids without classifying the data
 
 
-def localise_model(loaded: LoadedModel, data: InMemoryDataset, methods: list[str], grids: int, posthoc_grids: int, smooth: int = 1, seed: int = 42, batch_size: int = 500) -> dict:
+def localise_model(
+    loaded: LoadedModel,
+    data: InMemoryDataset,
+    methods: list[str],
+    grids: int,
+    posthoc_grids: int,
+    smooth: int = 1,
+    seed: int = 42,
+    batch_size: int = 500,
+) -> dict:
     """Pointing-game scores of ``methods`` on one model: B-cos contributions on ``grids`` grids, post-hoc methods
     on the first ``posthoc_grids`` of them (they cost 10–100× more)."""
     model = loaded.model
@@ -54,15 +73,27 @@ def localise_model(loaded: LoadedModel, data: InMemoryDataset, methods: list[str
     chosen = sample_grids(per_class, grids, 9, seed)
     images = encode_images(data.images)
     accuracy = float((logits.argmax(1) == data.labels).float().mean())
-    result = {"arch": loaded.metadata.arch, "b": loaded.metadata.arch_kwargs.get("b"), "test_accuracy": round(accuracy, 4),
-              "eligible_images": sum(len(v) for v in per_class.values()), "grids": len(chosen), "methods": {},
-              "first_grids": [{"images": list(g.images), "classes": list(g.classes)} for g in chosen[:PREVIEW_GRIDS]]}
+    result = {
+        "arch": loaded.metadata.arch,
+        "b": loaded.metadata.arch_kwargs.get("b"),
+        "test_accuracy": round(accuracy, 4),
+        "eligible_images": sum(len(v) for v in per_class.values()),
+        "grids": len(chosen),
+        "methods": {},
+        "first_grids": [{"images": list(g.images), "classes": list(g.classes)} for g in chosen[:PREVIEW_GRIDS]],
+    }
     for method in methods:
         if method not in available_methods(model):
             continue
         subset = chosen if method == BCOS else chosen[:posthoc_grids]
         started = time.perf_counter()
-        scores = play(subset, images, attribution_method(method, model), smooth, progress=lambda g: tqdm(g, desc=f"{loaded.name}: {method}", unit="grid", leave=False))
+        scores = play(
+            subset,
+            images,
+            attribution_method(method, model),
+            smooth,
+            progress=lambda g, method=method: tqdm(g, desc=f"{loaded.name}: {method}", unit="grid", leave=False),
+        )
         seconds = time.perf_counter() - started
         entry = {"grids": len(subset), **box_statistics(scores.flatten().numpy()), "seconds": round(seconds, 1)}
         if method == BCOS and len(chosen) > posthoc_grids:  # the same grids the post-hoc methods saw, for a paired comparison
@@ -81,7 +112,17 @@ def box_plot(results: dict, path: Path) -> None:
     stats, labels = [], []
     for name, model in results["models"].items():
         for method, entry in model["methods"].items():
-            stats.append({"med": entry["median"], "q1": entry["q1"], "q3": entry["q3"], "whislo": entry["lower_whisker"], "whishi": entry["upper_whisker"], "mean": entry["mean"], "fliers": []})
+            stats.append(
+                {
+                    "med": entry["median"],
+                    "q1": entry["q1"],
+                    "q3": entry["q3"],
+                    "whislo": entry["lower_whisker"],
+                    "whishi": entry["upper_whisker"],
+                    "mean": entry["mean"],
+                    "fliers": [],
+                }
+            )
             labels.append(f"{name}\n{method}")
     fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(stats)), 4.5))
     ax.bxp(stats, showmeans=True)
@@ -97,12 +138,23 @@ def box_plot(results: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def run(models: list[LoadedModel], data: InMemoryDataset, data_root: Path, methods: list[str], grids: int, posthoc_grids: int, smooth: int) -> dict:
+def run(
+    models: list[LoadedModel], data: InMemoryDataset, data_root: Path, methods: list[str], grids: int, posthoc_grids: int, smooth: int
+) -> dict:
     """Results of every model, with what was measured on what (kept with the numbers)."""
     torch.manual_seed(0)
-    results = {"procedure": "grid pointing game (B-cos v2): 3×3 grids of distinct classes from correctly classified images with sigmoid(logit) > 0.5, "
-               "NumPy seed 42, attribution summed over channels, box smoothing then clamping at 0, score = positive mass in the tile / total",
-               "data": DATA_NOTE, "data_fingerprint": folder_fingerprint(data_root), "grids": grids, "posthoc_grids": posthoc_grids, "smooth": smooth, "seed": 42, "models": {}}
+    results = {
+        "procedure": "grid pointing game (B-cos v2): 3×3 grids of distinct classes from correctly classified images "
+        "with sigmoid(logit) > 0.5, NumPy seed 42, attribution summed over channels, box smoothing then clamping at 0, "
+        "score = positive mass in the tile / total",
+        "data": DATA_NOTE,
+        "data_fingerprint": folder_fingerprint(data_root),
+        "grids": grids,
+        "posthoc_grids": posthoc_grids,
+        "smooth": smooth,
+        "seed": 42,
+        "models": {},
+    }
     for loaded in models:
         entry = localise_model(loaded, data, methods, grids, posthoc_grids, smooth)
         entry["checkpoint"] = {"name": loaded.name, "sha256_16": checkpoint_digest(loaded)}

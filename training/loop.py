@@ -10,8 +10,10 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from bcos_core.preprocessing import encode_images
+
 from .config import TrainConfig
-from .data import InMemoryDataset, augment_batch, to_model_input
+from .data import InMemoryDataset, augment_batch
 from .distributed import ProcessGroup
 from .losses import bce_loss
 from .schedule import lr_at
@@ -55,14 +57,25 @@ def train_one_epoch(
     total_steps = n_steps * cfg.optim.epochs
     order = epoch_permutation(len(data), cfg.run.seed, progress.epoch)
     model.train()
-    bar = tqdm(range(progress.step_in_epoch, n_steps), initial=progress.step_in_epoch, total=n_steps, desc=f"epoch {progress.epoch + 1}/{cfg.optim.epochs}", unit="step", disable=not group.is_main, dynamic_ncols=True, mininterval=1 if sys.stderr.isatty() else 30)
+    bar = tqdm(
+        range(progress.step_in_epoch, n_steps),
+        initial=progress.step_in_epoch,
+        total=n_steps,
+        desc=f"epoch {progress.epoch + 1}/{cfg.optim.epochs}",
+        unit="step",
+        disable=not group.is_main,
+        dynamic_ncols=True,
+        mininterval=1 if sys.stderr.isatty() else 30,
+    )
     for step in bar:
         if should_stop():
             return False
         indices = order[step * cfg.optim.batch_size : (step + 1) * cfg.optim.batch_size]
-        images = augment_batch(data.images[indices], batch_generator(cfg.run.seed, progress.epoch, step), cfg.data.crop_padding, cfg.data.flip)
+        images = augment_batch(
+            data.images[indices], batch_generator(cfg.run.seed, progress.epoch, step), cfg.data.crop_padding, cfg.data.flip
+        )
         local = slice(group.rank * len(indices) // group.world_size, (group.rank + 1) * len(indices) // group.world_size)
-        x, labels = to_model_input(images[local]), data.labels[indices][local]
+        x, labels = encode_images(images[local]), data.labels[indices][local]
         if cfg.run.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         for group_params in optimizer.param_groups:
@@ -77,5 +90,10 @@ def train_one_epoch(
         progress.loss_sum += float(loss.detach()) * len(labels)
         progress.correct += int((logits.argmax(1) == labels).sum())
         progress.seen += len(labels)
-        bar.set_postfix(refresh=False, loss=f"{progress.loss_sum / progress.seen:.4f}", acc=f"{progress.correct / progress.seen:.3f}", lr=f"{optimizer.param_groups[0]['lr']:.2e}")
+        bar.set_postfix(
+            refresh=False,
+            loss=f"{progress.loss_sum / progress.seen:.4f}",
+            acc=f"{progress.correct / progress.seen:.3f}",
+            lr=f"{optimizer.param_groups[0]['lr']:.2e}",
+        )
     return True

@@ -1,9 +1,10 @@
 """Replace a shipped model by a newly trained one only when it is better on the test set.
 
-    python -m training.promote runs/<run>/model assets/models/<name>
+    python -m training.promote runs/<run>/model <registered model name, or a model path>
 
 Compares the ``test_accuracy`` recorded in the two models' metadata (both measured by training on the same test
-split) and copies the candidate's weights and metadata over the shipped files, atomically, when it is higher.
+split) and copies the candidate's weights and metadata over the shipped files, atomically, when it is higher. For a
+registered model, the registry's ``sha256`` and ``accuracy`` follow.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import math
 import sys
 from pathlib import Path
 
-from bcos_core.checkpoints import atomic_write_bytes, checkpoint_paths, read_metadata
+from bcos_core import registry
+from bcos_core.checkpoints import checkpoint_paths, read_metadata
+from bcos_core.files import atomic_write_bytes, sha256_of
 
 
 def test_accuracy(path: str | Path) -> float:
@@ -23,7 +26,10 @@ def test_accuracy(path: str | Path) -> float:
 
 
 def promote(candidate: str | Path, shipped: str | Path) -> bool:
-    """Copy ``candidate`` over ``shipped`` when its test accuracy is higher (or nothing is shipped yet)."""
+    """Copy ``candidate`` over ``shipped`` (a registered name or a path) when its test accuracy is higher (or nothing is
+    shipped yet)."""
+    name = str(shipped) if registry.is_registered(str(shipped)) else None
+    shipped = registry.get_entry(name).weights_path if name else shipped
     new = test_accuracy(candidate)
     if math.isnan(new):
         raise ValueError(f"{candidate}: no test accuracy recorded; evaluate it before promoting")
@@ -33,6 +39,8 @@ def promote(candidate: str | Path, shipped: str | Path) -> bool:
         return False
     for source, target in zip(checkpoint_paths(candidate), checkpoint_paths(shipped)):
         atomic_write_bytes(target, source.read_bytes())
+    if name:
+        registry.update_entry(name, sha256=sha256_of(checkpoint_paths(shipped)[0]), accuracy=round(new, 4))
     return True
 
 
@@ -41,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("candidate", help="the new model (path without suffix, or its .safetensors/.json)")
     parser.add_argument("shipped", help="the shipped model it may replace")
     args = parser.parse_args(argv)
-    old = test_accuracy(args.shipped) if checkpoint_paths(args.shipped)[0].exists() else math.nan
+    shipped = registry.get_entry(args.shipped).weights_path if registry.is_registered(args.shipped) else args.shipped
+    old = test_accuracy(shipped) if checkpoint_paths(shipped)[0].exists() else math.nan
     replaced = promote(args.candidate, args.shipped)
     verdict = "replaced" if replaced else "kept"
     print(f"{args.shipped}: {verdict} (shipped {old:.2%}, candidate {test_accuracy(args.candidate):.2%})")

@@ -73,7 +73,9 @@ def sheet_row(loaded: LoadedModel, data: InMemoryDataset, indices: list[int]) ->
     x = encode_images(data.images[indices])
     logits, maps = predicted_linear_maps(loaded.model, x)
     tiles = [
-        rgba_over_background(explanation_to_rgba(image, linear_map, SHEET_RENDER["smooth"], SHEET_RENDER["alpha_percentile"]), SHEET_RENDER["background"])
+        rgba_over_background(
+            explanation_to_rgba(image, linear_map, SHEET_RENDER["smooth"], SHEET_RENDER["alpha_percentile"]), SHEET_RENDER["background"]
+        )
         for image, linear_map in zip(x, maps)
     ]
     return tiles, (logits.argmax(1) == data.labels[indices]).tolist()
@@ -111,8 +113,12 @@ def run(models: list[LoadedModel], data: InMemoryDataset, data_root: Path, grids
     indices = sheet_indices(data.labels)
     results = {
         "procedure": "accuracy and alignment (mean cos(W(x), x) of the predicted class, all 6 input channels) on the whole test set; "
-        "grid pointing game of the B-cos contributions (B-cos v2 procedure, 3×3 grids, NumPy seed 42) at each smoothing, same grids and maps",
-        "data": DATA_NOTE, "data_fingerprint": folder_fingerprint(data_root), "grids": grids, "smoothings": list(SMOOTHINGS),
+        "grid pointing game of the B-cos contributions (B-cos v2 procedure, 3×3 grids, NumPy seed 42) at each smoothing, same grids and "
+        "maps",
+        "data": DATA_NOTE,
+        "data_fingerprint": folder_fingerprint(data_root),
+        "grids": grids,
+        "smoothings": list(SMOOTHINGS),
         "sheet": {"images": indices, "render": SHEET_RENDER, "path": sheet_path.name if sheet_path else None},
         "models": {},
     }
@@ -138,8 +144,13 @@ def markdown_table(results: dict) -> str:
     header = ["model", "B", "test accuracy", *(f"localisation (smoothing {s})" for s in smoothings), "alignment"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name, model in results["models"].items():
-        cells = [f"`{name}`", f"{model['b']:g}" if model["b"] is not None else "–", f"{100 * model['test_accuracy']:.2f} %",
-                 *(_mean_text(model["localisation"][str(s)]) for s in smoothings), f"{model['alignment']['mean']:.3f}"]
+        cells = [
+            f"`{name}`",
+            f"{model['b']:g}" if model["b"] is not None else "–",
+            f"{100 * model['test_accuracy']:.2f} %",
+            *(_mean_text(model["localisation"][str(s)]) for s in smoothings),
+            f"{model['alignment']['mean']:.3f}",
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

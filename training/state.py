@@ -7,13 +7,14 @@ no pickle is involved, so a checkpoint from elsewhere cannot execute code when r
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors.torch import load_file, safe_open, save_file
 from torch import nn
+
+from bcos_core.files import atomic_path
 
 
 def save_training_state(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, info: dict[str, Any]) -> None:
@@ -24,10 +25,8 @@ def save_training_state(path: Path, model: nn.Module, optimizer: torch.optim.Opt
         for key, value in values.items():
             tensors[f"optim.{index}.{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
     header = {**info, "param_groups": optim_state["param_groups"]}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_file(tensors, str(tmp), metadata={"training_state": json.dumps(header)})
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata={"training_state": json.dumps(header)})
 
 
 def load_training_state(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:

@@ -29,8 +29,8 @@ from bcos_core.models import build_model, get_spec
 from .config import TrainConfig, load_config
 from .data import InMemoryDataset, default_data_root, load_image_folder, load_torchvision_cifar10
 from .distributed import ProcessGroup, init_distributed, shutdown_distributed
-from .loop import EpochProgress, epoch_permutation, train_one_epoch
 from .hardware import resolve_bf16
+from .loop import EpochProgress, epoch_permutation, train_one_epoch
 from .state import load_training_state, save_training_state
 
 
@@ -153,13 +153,27 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _finish_epoch(
-    model, optimizer, cfg: TrainConfig, progress: EpochProgress, info: dict, train_data, test_data, group: ProcessGroup, command: str, started_from: dict | None
+    model,
+    optimizer,
+    cfg: TrainConfig,
+    progress: EpochProgress,
+    info: dict,
+    train_data,
+    test_data,
+    group: ProcessGroup,
+    command: str,
+    started_from: dict | None,
 ) -> None:
     """Log the epoch, evaluate, export the model and save the resumable state (main process only)."""
     counts = torch.tensor([progress.loss_sum, progress.correct, progress.seen], dtype=torch.float64)
     if group.world_size > 1:
         torch.distributed.all_reduce(counts)
-    record = {"epoch": progress.epoch + 1, "train_loss": float(counts[0] / counts[2]), "train_accuracy": float(counts[1] / counts[2]), "elapsed_s": round(info["elapsed_s"], 1)}
+    record = {
+        "epoch": progress.epoch + 1,
+        "train_loss": float(counts[0] / counts[2]),
+        "train_accuracy": float(counts[1] / counts[2]),
+        "elapsed_s": round(info["elapsed_s"], 1),
+    }
     last_epoch = progress.epoch + 1 == cfg.optim.epochs
     if group.is_main and (last_epoch or (progress.epoch + 1) % cfg.run.eval_every == 0):
         # the eager model, not the compiled one: the compiled graph was traced in training mode, and its eval-mode
@@ -174,11 +188,21 @@ def _finish_epoch(
             handle.write(json.dumps(record) + "\n")
         print(json.dumps(record), file=sys.stderr)
         metrics = {"test_accuracy": record.get("test_accuracy", float("nan")), "train_accuracy": record["train_accuracy"]}
-        run_info = {"command": command, "epochs": progress.epoch, "planned_epochs": cfg.optim.epochs, "wall_time_s": round(info["elapsed_s"], 1), "threads": torch.get_num_threads(), "processes": group.world_size, "config": cfg.to_dict()}
+        run_info = {
+            "command": command,
+            "epochs": progress.epoch,
+            "planned_epochs": cfg.optim.epochs,
+            "wall_time_s": round(info["elapsed_s"], 1),
+            "threads": torch.get_num_threads(),
+            "processes": group.world_size,
+            "config": cfg.to_dict(),
+        }
         if started_from:
             run_info["initialised_from"] = started_from
         export_model(model, cfg, train_data.classes, metrics, run_info)
-        save_training_state(Path(cfg.run.out_dir) / "last.safetensors", model, optimizer, {**info, "progress": vars(progress), "config": cfg.to_dict()})
+        save_training_state(
+            Path(cfg.run.out_dir) / "last.safetensors", model, optimizer, {**info, "progress": vars(progress), "config": cfg.to_dict()}
+        )
     if group.world_size > 1:
         torch.distributed.barrier()
 

@@ -5,6 +5,7 @@ from ._heads import AddInverse, LogitLayer
 from ._linear import BcosLinear
 from ._mode import DynamicModule, explanation_mode, forward_to, is_in_explanation_mode, running_statistics
 from ._norms import BatchNormUncentered2d, DetachableLayerNorm, DetachablePositionNorm2d
+from ._vocabulary import explorable_layers
 
 __all__ = [
     "AddInverse",
@@ -16,6 +17,7 @@ __all__ = [
     "DynamicModule",
     "LogitLayer",
     "explanation_mode",
+    "explorable_layers",
     "forward_to",
     "is_in_explanation_mode",
     "running_statistics",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor, nn
+
+from ..preprocessing import encode_images
 
 
 class AddInverse(nn.Module):
@@ -14,7 +15,7 @@ class AddInverse(nn.Module):
         self.dim = dim
 
     def forward(self, x: Tensor) -> Tensor:
-        return torch.cat([x, 1 - x], dim=self.dim)
+        return encode_images(x, self.dim)
 
 
 class LogitLayer(nn.Module):

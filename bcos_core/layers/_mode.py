@@ -95,7 +95,9 @@ def running_statistics(model: nn.Module) -> Iterator[nn.Module]:
     """
     training = [name for name, module in model.named_modules() if module.training and isinstance(module, _TRAINING_DEPENDENT)]
     if training:
-        raise ValueError(f"{training[0]!r} ({len(training)} modules in all) is in training mode: call model.eval() before evaluating or explaining")
+        raise ValueError(
+            f"{training[0]!r} ({len(training)} modules in all) is in training mode: call model.eval() before evaluating or explaining"
+        )
     token = _FROZEN_MODULE_IDS.set(_FROZEN_MODULE_IDS.get() | frozenset(id(module) for module in model.modules()))
     try:
         yield model
@@ -115,7 +117,10 @@ def forward_to(model: nn.Module, x: Tensor, layers: Sequence[str]) -> dict[str, 
     unsupported = [name for name in layers if not isinstance(modules[name], DynamicModule)]
     if unsupported:
         choices = [name for name, module in modules.items() if isinstance(module, DynamicModule)]
-        raise ValueError(f"layer {unsupported[0]!r} is a {type(modules[unsupported[0]]).__name__}; outputs can be read from B-cos layers and norms: {', '.join(choices[:12])}…")
+        raise ValueError(
+            f"layer {unsupported[0]!r} is a {type(modules[unsupported[0]]).__name__}; outputs can be read from B-cos layers and norms: "
+            f"{', '.join(choices[:12])}…"
+        )
     capture = _Capture({id(modules[name]): name for name in layers})
     token = _CAPTURE.set(capture)
     try:

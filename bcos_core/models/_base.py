@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from ..layers import BatchNormUncentered2d, BcosConv2d, BcosLinear, DetachableLayerNorm, DetachablePositionNorm2d, LogitLayer
+from ..layers import BatchNormUncentered2d, DetachablePositionNorm2d, LogitLayer
 
 NormFactory = type[nn.Module]
 
@@ -49,8 +49,3 @@ class BcosClassifier(nn.Module):
     def logit_bias(self) -> float:
         """The constant additive term of every logit (reported separately by explanations)."""
         return float(self.logit_layer.bias or 0.0)
-
-    def feature_layers(self) -> dict[str, nn.Module]:
-        """Modules whose outputs are neurons worth exploring: every B-cos layer and norm, by module name."""
-        kinds = (BcosConv2d, BcosLinear, BatchNormUncentered2d, DetachablePositionNorm2d, DetachableLayerNorm)
-        return {name: module for name, module in self.named_modules() if name and isinstance(module, kinds)}

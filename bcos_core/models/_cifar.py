@@ -7,8 +7,8 @@ import math
 from torch import Tensor, nn
 
 from ..layers import BcosConv2d, LogitLayer
+from ._architectures import register_architecture
 from ._base import BcosClassifier, make_norm
-from ._registry import register_model
 
 # v1 layer scale 10^(−2 + 1.5·(2.5 − B)) and output temperature 10^T_B (paper code, CIFAR-10); B-cos layers are
 # positively homogeneous in their input, so nine per-layer scales fold exactly into one logit temperature.
@@ -30,7 +30,12 @@ class BcosVGG9(BcosClassifier):
     strides = (1, 1, 2, 1, 1, 2, 1, 1)
 
     def __init__(
-        self, num_classes: int = 10, b: float = 2.0, max_out: int = 2, logit_temperature: float | None = None, widths: tuple[int, ...] = paper_widths
+        self,
+        num_classes: int = 10,
+        b: float = 2.0,
+        max_out: int = 2,
+        logit_temperature: float | None = None,
+        widths: tuple[int, ...] = paper_widths,
     ) -> None:
         super().__init__()
         if len(widths) != len(self.strides):
@@ -67,7 +72,12 @@ class BcosFastNet(BcosClassifier):
     """
 
     def __init__(
-        self, num_classes: int = 10, b: float = 2.0, widths: tuple[int, int, int, int] = (32, 64, 256, 256), norm: str = "bnu", max_out: int = 1
+        self,
+        num_classes: int = 10,
+        b: float = 2.0,
+        widths: tuple[int, int, int, int] = (32, 64, 256, 256),
+        norm: str = "bnu",
+        max_out: int = 1,
     ) -> None:
         super().__init__()
         stem, w1, w2, w3 = widths
@@ -85,7 +95,7 @@ class BcosFastNet(BcosClassifier):
         return self.block3(self.block2(self.block1(x)))
 
 
-@register_model("bcos_vgg9_cifar10", dataset="cifar10", input_size=32)
+@register_architecture("bcos_vgg9_cifar10", dataset="cifar10", input_size=32)
 def bcos_vgg9(
     *, b: float = 2.0, max_out: int = 2, num_classes: int = 10, v1_temperature: bool = True, widths: tuple[int, ...] = BcosVGG9.paper_widths
 ) -> BcosVGG9:
@@ -95,13 +105,13 @@ def bcos_vgg9(
     return BcosVGG9(num_classes, b, max_out, temperature, tuple(widths))
 
 
-@register_model("bcos_vgg9_nomaxout_cifar10", dataset="cifar10", input_size=32)
+@register_architecture("bcos_vgg9_nomaxout_cifar10", dataset="cifar10", input_size=32)
 def bcos_vgg9_nomaxout(*, b: float = 2.0, num_classes: int = 10, v1_temperature: bool = True) -> BcosVGG9:
     """The paper's 9-layer network without MaxOut (half the parameters and FLOPs)."""
     return bcos_vgg9(b=b, max_out=1, num_classes=num_classes, v1_temperature=v1_temperature)
 
 
-@register_model("bcos_fastnet_cifar10", dataset="cifar10", input_size=32)
+@register_architecture("bcos_fastnet_cifar10", dataset="cifar10", input_size=32)
 def bcos_fastnet(
     *, b: float = 2.0, num_classes: int = 10, widths: tuple[int, int, int, int] = (32, 64, 256, 256), norm: str = "bnu", max_out: int = 1
 ) -> BcosFastNet:

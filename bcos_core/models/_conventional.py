@@ -12,8 +12,8 @@ import math
 from torch import Tensor, nn
 
 from ..layers import LogitLayer
+from ._architectures import register_architecture
 from ._base import BcosClassifier
-from ._registry import register_model
 
 
 def _conv_bn_relu(in_channels: int, out_channels: int, pool: bool = False) -> list[nn.Module]:
@@ -40,12 +40,8 @@ class ConventionalFastNet(BcosClassifier):
     def forward_features(self, x: Tensor) -> Tensor:
         return self.block3(self.block2(self.block1(self.stem(x))))
 
-    def feature_layers(self) -> dict[str, nn.Module]:
-        """The ReLU outputs (a conventional network's neurons)."""
-        return {name: module for name, module in self.named_modules() if isinstance(module, nn.ReLU)}
 
-
-@register_model("conventional_fastnet_cifar10", dataset="cifar10", input_size=32, bcos=False)
+@register_architecture("conventional_fastnet_cifar10", dataset="cifar10", input_size=32, bcos=False)
 def conventional_fastnet(*, num_classes: int = 10, widths: tuple[int, int, int, int] = (32, 64, 256, 256)) -> ConventionalFastNet:
     """The default model's architecture with conv + BatchNorm + ReLU: the post-hoc-only baseline."""
     return ConventionalFastNet(num_classes, tuple(widths))

@@ -8,8 +8,8 @@ import torch
 from torch import Tensor, nn
 
 from ..layers import BcosConv2d, LogitLayer
+from ._architectures import register_architecture
 from ._base import BcosClassifier, make_norm
-from ._registry import register_model
 
 
 class _DenseLayer(nn.Module):
@@ -80,7 +80,7 @@ class BcosDenseNet(BcosClassifier):
         return self.features(x)
 
 
-@register_model("bcos_densenet121_imagenet", dataset="imagenet", input_size=224)
+@register_architecture("bcos_densenet121_imagenet", dataset="imagenet", input_size=224)
 def bcos_densenet121_imagenet(*, b: float = 2.0, norm: str = "bnu", num_classes: int = 1000) -> BcosDenseNet:
     """ImageNet DenseNet-121 of B-cos v2 (``bcos.pretrained.densenet121``)."""
     return BcosDenseNet(32, (6, 12, 24, 16), 64, num_classes=num_classes, b=b, norm=norm)

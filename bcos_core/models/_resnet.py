@@ -7,8 +7,8 @@ import math
 from torch import Tensor, nn
 
 from ..layers import BcosConv2d, LogitLayer
+from ._architectures import register_architecture
 from ._base import BcosClassifier, make_norm
-from ._registry import register_model
 
 
 class BasicBlock(nn.Module):
@@ -105,25 +105,25 @@ class BcosResNet(BcosClassifier):
         return x if self.layer4 is None else self.layer4(x)
 
 
-@register_model("bcos_resnet20_cifar10", dataset="cifar10", input_size=32)
+@register_architecture("bcos_resnet20_cifar10", dataset="cifar10", input_size=32)
 def bcos_resnet20_cifar10(*, b: float = 2.0, max_out: int = 1, norm: str = "bnu", num_classes: int = 10) -> BcosResNet:
     """CIFAR ResNet-20 of B-cos v2 (``bcos.models.cifar10_resnet20``): 3×3 stem, 16/32/64 channels."""
     return BcosResNet(BasicBlock, [3, 3, 3], num_classes=num_classes, inplanes=16, small_inputs=True, b=b, max_out=max_out, norm=norm)
 
 
-@register_model("bcos_resnet56_cifar10", dataset="cifar10", input_size=32)
+@register_architecture("bcos_resnet56_cifar10", dataset="cifar10", input_size=32)
 def bcos_resnet56_cifar10(*, b: float = 2.0, max_out: int = 1, norm: str = "bnu", num_classes: int = 10) -> BcosResNet:
     """CIFAR ResNet-56 of B-cos v2 (``bcos.models.cifar10_resnet56``)."""
     return BcosResNet(BasicBlock, [9, 9, 9], num_classes=num_classes, inplanes=16, small_inputs=True, b=b, max_out=max_out, norm=norm)
 
 
-@register_model("bcos_resnet18_imagenet", dataset="imagenet", input_size=224)
+@register_architecture("bcos_resnet18_imagenet", dataset="imagenet", input_size=224)
 def bcos_resnet18_imagenet(*, b: float = 2.0, max_out: int = 1, norm: str = "bnu", num_classes: int = 1000) -> BcosResNet:
     """ImageNet ResNet-18 of B-cos v2 (``bcos.pretrained.resnet18``; uncentered BN, logit bias −log 999)."""
     return BcosResNet(BasicBlock, [2, 2, 2, 2], num_classes=num_classes, b=b, max_out=max_out, norm=norm)
 
 
-@register_model("bcos_resnet50_imagenet", dataset="imagenet", input_size=224)
+@register_architecture("bcos_resnet50_imagenet", dataset="imagenet", input_size=224)
 def bcos_resnet50_imagenet(*, b: float = 2.0, max_out: int = 1, norm: str = "bnu", num_classes: int = 1000) -> BcosResNet:
     """ImageNet ResNet-50 of B-cos v2 (``bcos.pretrained.resnet50``)."""
     return BcosResNet(Bottleneck, [3, 4, 6, 3], num_classes=num_classes, b=b, max_out=max_out, norm=norm)

@@ -11,9 +11,10 @@ import os
 from pathlib import Path
 
 from ..zoo import ASSETS_DIR
-from ._build import bcos_layers, build_index, shard_range
+from ._build import build_index, shard_range
 from ._stats import HISTOGRAM_EDGES, LayerStats
 from ._store import NeuronIndex, NeuronIndexError, StaleIndexError, load_index, merge_indexes, model_fingerprint
+from ._top import CHANNEL_SCORES, ExplainedTop, channel_scores, explain_top_images, rank_channels, second_peak
 from .labels import ConceptLabels, labels_path
 
 SHIPPED_INDEX_DIR = ASSETS_DIR / "neuron_index"
@@ -38,22 +39,27 @@ def find_indexes(model_name: str) -> list[Path]:
 
 
 __all__ = [
+    "CHANNEL_SCORES",
     "HISTOGRAM_EDGES",
     "INDEX_DIR_ENV_VAR",
     "SHIPPED_INDEX_DIR",
     "ConceptLabels",
+    "ExplainedTop",
     "LayerStats",
     "NeuronIndex",
     "NeuronIndexError",
     "StaleIndexError",
-    "bcos_layers",
     "build_index",
+    "channel_scores",
     "default_index_path",
+    "explain_top_images",
     "find_indexes",
     "labels_path",
     "load_index",
     "merge_indexes",
     "model_fingerprint",
+    "rank_channels",
+    "second_peak",
     "shard_range",
     "user_index_dir",
 ]

@@ -39,7 +39,12 @@ def _default_shard() -> tuple[int, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bcos_core.neuron_index", description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m bcos_core.neuron_index",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__,
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     build = commands.add_parser("build", help="index a model's neurons over an image folder")
     build.add_argument("--model", default=DEFAULT_MODEL, help="shipped model name, checkpoint path or official model")
@@ -74,7 +79,9 @@ def _build(args: argparse.Namespace) -> int:
         out = out.with_name(out.name.replace(".safetensors", f".shard{shard[0]}of{shard[1]}.safetensors"))
     layers = args.layers.split(",") if args.layers else None
     started = time.perf_counter()
-    index = build_index(loaded.model, loaded.name, data, loaded.preprocess, layers=layers, k=args.k, shard=shard, batch_size=args.batch_size, out_path=out)
+    index = build_index(
+        loaded.model, loaded.name, data, loaded.preprocess, layers=layers, k=args.k, shard=shard, batch_size=args.batch_size, out_path=out
+    )
     seconds = time.perf_counter() - started
     images = index.header["image_range"][1] - index.header["image_range"][0]
     print(json.dumps({"index": str(out), "images": images, "layers": len(index.layers), "seconds": round(seconds, 2)}))
@@ -90,7 +97,9 @@ def _merge(args: argparse.Namespace) -> int:
 
 def _info(args: argparse.Namespace) -> int:
     index = load_index(args.index)
-    layers = {name: {"channels": s.channels, "map_size": list(s.map_size), "images_seen": s.images_seen} for name, s in index.layers.items()}
+    layers = {
+        name: {"channels": s.channels, "map_size": list(s.map_size), "images_seen": s.images_seen} for name, s in index.layers.items()
+    }
     print(json.dumps({**index.header, "layers": layers}, indent=1))
     return 0
 

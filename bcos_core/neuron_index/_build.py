@@ -12,15 +12,10 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from ..datasets import dataset_fingerprint, list_image_folder
-from ..layers import BcosConv2d, BcosLinear, forward_to, running_statistics
+from ..layers import explorable_layers, forward_to, running_statistics
 from ..preprocessing import Preprocess
 from ._stats import LayerStats
 from ._store import NeuronIndex, NeuronIndexError, load_index, model_fingerprint
-
-
-def bcos_layers(model: nn.Module) -> list[str]:
-    """Names of every B-cos layer (conv or linear) of a model, in forward order: the default layers to index."""
-    return [name for name, module in model.named_modules() if isinstance(module, (BcosConv2d, BcosLinear))]
 
 
 class _ImageFiles(Dataset):
@@ -76,17 +71,22 @@ def build_index(
     """
     root = Path(data_root)
     classes, samples = list_image_folder(root)
-    layers = list(layers) if layers else bcos_layers(model)
+    layers = list(layers) if layers else explorable_layers(model)
     modules = dict(model.named_modules())
     missing = [name for name in layers if name not in modules]
     if missing:
-        raise KeyError(f"model has no layers {missing}; indexable layers: {', '.join(bcos_layers(model))}")
+        raise KeyError(f"model has no layers {missing}; indexable layers: {', '.join(explorable_layers(model))}")
     start, stop = shard_range(len(samples), shard)
     if stop == start:
         raise ValueError(f"shard {shard[0]}/{shard[1]} of {len(samples)} images is empty: use fewer shards")
     header = {
         "model": {"name": model_name, "fingerprint": model_fingerprint(model)},
-        "dataset": {"folder": f"{root.parent.name}/{root.name}", "fingerprint": dataset_fingerprint(root, classes, samples), "num_images": len(samples), "classes": classes},
+        "dataset": {
+            "folder": f"{root.parent.name}/{root.name}",
+            "fingerprint": dataset_fingerprint(root, classes, samples),
+            "num_images": len(samples),
+            "classes": classes,
+        },
         "layers": layers,
         "k": k,
         "shard": list(shard),
@@ -96,7 +96,11 @@ def build_index(
     index = _resume(out_path, header) or NeuronIndex(header)
     first = index.header["next_image"]
     loader = DataLoader(_ImageFiles(samples[first:stop], first, preprocess), batch_size=batch_size, num_workers=num_workers)
-    with torch.inference_mode(), running_statistics(model), tqdm(total=stop - start, initial=first - start, unit="img", desc=f"indexing {model_name}", disable=not progress) as bar:
+    with (
+        torch.inference_mode(),
+        running_statistics(model),
+        tqdm(total=stop - start, initial=first - start, unit="img", desc=f"indexing {model_name}", disable=not progress) as bar,
+    ):
         for step, (images, labels, numbers) in enumerate(loader, 1):
             outputs = forward_to(model, images, layers)
             for name in layers:

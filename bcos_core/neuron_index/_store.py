@@ -12,7 +12,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 from torch import nn
 
-from ..checkpoints import atomic_write_bytes
+from ..files import atomic_write_bytes
 from ._stats import LayerStats
 
 FORMAT = "bcos-explorer-neuron-index"
@@ -79,7 +79,10 @@ class NeuronIndex:
         tensors = {}
         for name, stats in self.layers.items():
             tensors.update(stats.tensors(name))
-        header = {**self.header, "layer_info": {n: {"images_seen": s.images_seen, "map_size": list(s.map_size)} for n, s in self.layers.items()}}
+        header = {
+            **self.header,
+            "layer_info": {n: {"images_seen": s.images_seen, "map_size": list(s.map_size)} for n, s in self.layers.items()},
+        }
         metadata = {"format": FORMAT, "version": str(VERSION), "header": json.dumps(header)}
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..checkpoints import atomic_write_bytes
+from ..files import atomic_write_bytes
 
 FORMAT = "bcos-explorer-concept-labels"
 MAX_LABEL_LENGTH = 80
@@ -59,7 +59,9 @@ class ConceptLabels:
         return labels
 
     def to_json(self) -> str:
-        return json.dumps({"format": FORMAT, "model_fingerprint": self.model_fingerprint, "labels": dict(sorted(self.labels.items()))}, indent=1)
+        return json.dumps(
+            {"format": FORMAT, "model_fingerprint": self.model_fingerprint, "labels": dict(sorted(self.labels.items()))}, indent=1
+        )
 
     def save(self, path: str | Path) -> None:
         atomic_write_bytes(Path(path), self.to_json().encode())

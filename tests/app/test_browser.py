@@ -3,101 +3,70 @@ a control changes, and screenshots land in ``test-artifacts/``."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from app.launch import running_dashboard
+from .browser import ARTIFACTS, assert_no_errors, settle
 
-CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-PAGES = {"classes": "", "delta": "delta", "neurons": "neurons", "gallery": "gallery", "b_family": "b_family", "evaluation": "evaluation", "toy": "toy"}  # "/" is the default page
+PAGES = {
+    "classes": "",
+    "delta": "delta",
+    "neurons": "neurons",
+    "gallery": "gallery",
+    "b_family": "b_family",
+    "evaluation": "evaluation",
+    "toy": "toy",
+}  # "/" is the default page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def require_browser() -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} not found (apt-get install -y chromium)")
-    pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-
-
-@pytest.fixture(scope="module")
-def server():
-    require_browser()
-    with running_dashboard() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        yield browser.new_page(viewport={"width": 1400, "height": 1000})
-        browser.close()
-
-
-def _settle(page) -> None:
-    page.wait_for_selector("[data-testid='stApp'] h1", timeout=90_000)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
-    page.wait_for_timeout(500)
-
-
-def _assert_no_errors(page, name: str) -> None:
-    assert page.locator("[data-testid='stException']").count() == 0, f"{name}: exception shown"
-    assert page.locator("[role='dialog']").count() == 0, f"{name}: a dialog is open ({page.locator('[role=dialog]').first.inner_text()[:80]})"
-    errors = page.locator("[data-testid='stAlertContentError']")
-    assert errors.count() == 0, f"{name}: error shown: {errors.first.inner_text() if errors.count() else ''}"
 
 
 @pytest.mark.parametrize("name", PAGES)
 def test_page_loads_without_error(server, page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.goto(f"{server}/{PAGES[name]}", wait_until="domcontentloaded")
-    _settle(page)
+    settle(page)
     # a chart, an image (the gallery's neuron grid), or (B family without shipped family models) an info message
     page.wait_for_selector(".js-plotly-plot .main-svg, [data-testid='stImage'] img, [data-testid='stAlertContentInfo']", timeout=90_000)
-    _assert_no_errors(page, name)
+    assert_no_errors(page, name)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def test_toy_slider_and_deep_link(server, page) -> None:
     page.goto(f"{server}/toy?B=3.0&spread=0.1", wait_until="domcontentloaded")
-    _settle(page)
+    settle(page)
     assert "B=3.0" in page.url and "spread=0.1" in page.url  # the deep link is restored and kept
     slider = page.get_by_role("slider").first  # the sidebar's spread slider
     slider.focus()
     slider.press("ArrowRight")
     page.wait_for_function("() => window.location.search.includes('spread=0.11')", timeout=60_000)
-    _settle(page)
-    _assert_no_errors(page, "toy after slider")
+    settle(page)
+    assert_no_errors(page, "toy after slider")
     assert "B=3.0" in page.url
     page.screenshot(path=str(ARTIFACTS / "toy_after_slider.png"), full_page=True)
 
 
 def test_navigation_keeps_the_image(server, page) -> None:
     page.goto(f"{server}/?image=sample:coffee&cls=2", wait_until="domcontentloaded")
-    _settle(page)
+    settle(page)
     assert "cls=2" in page.url
     page.get_by_role("link", name="Neuron explorer").click()
     page.wait_for_selector("[data-testid='stSelectbox']", timeout=60_000)
-    _settle(page)
-    _assert_no_errors(page, "neurons after navigation")
+    settle(page)
+    assert_no_errors(page, "neurons after navigation")
     page.wait_for_function("() => window.location.search.includes('layer=')", timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "neurons_after_navigation.png"), full_page=True)
 
 
 def test_neuron_explorer_links_to_the_neurons_explained_gallery_page(server, page) -> None:
     page.goto(f"{server}/neurons?image=sample:chelsea&layer=block2.conv2&ch=5", wait_until="domcontentloaded")
-    _settle(page)
+    settle(page)
     page.get_by_role("link", name="Top images of block2.conv2[5]").click()
-    page.wait_for_function("() => window.location.pathname.endsWith('/gallery') && window.location.search.includes('neuron=5')", timeout=60_000)
-    _settle(page)
+    page.wait_for_function(
+        "() => window.location.pathname.endsWith('/gallery') && window.location.search.includes('neuron=5')", timeout=60_000
+    )
+    settle(page)
     page.wait_for_function("() => document.querySelectorAll('[data-testid=\"stImage\"] img').length >= 16", timeout=90_000)
-    _assert_no_errors(page, "gallery neuron page")
+    assert_no_errors(page, "gallery neuron page")
     assert "block2.conv2 · channel 5" in page.locator("h3").first.inner_text()
     assert page.locator("text=Every tile's contributions sum to its activation").count() == 1
     page.screenshot(path=str(ARTIFACTS / "gallery_neuron.png"), full_page=True)
@@ -105,9 +74,9 @@ def test_neuron_explorer_links_to_the_neurons_explained_gallery_page(server, pag
 
 def test_evaluation_page_renders_stored_results(server, page) -> None:
     page.goto(f"{server}/evaluation?image=sample:rocket", wait_until="domcontentloaded")
-    _settle(page)
+    settle(page)
     page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= 6", timeout=120_000)
-    _assert_no_errors(page, "evaluation")
+    assert_no_errors(page, "evaluation")
     text = page.locator("[data-testid='stMain']").inner_text()
     assert "Model-inherent contributions vs post-hoc methods" in text and "versus B" in text
     assert page.locator(".js-plotly-plot .boxlayer .trace").count() >= 6  # box plots drawn from the stored results

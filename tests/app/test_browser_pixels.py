@@ -4,7 +4,6 @@ and the contribution maps' colour bars match the data the browser received (Debi
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -17,7 +16,7 @@ from bcos_core.explain import delta_between
 from bcos_core.preprocessing import encode_images
 from bcos_core.render import explanation_to_rgba, rgba_over_background, symmetric_limit
 
-from .test_browser import ARTIFACTS, _assert_no_errors, _settle, page, server  # noqa: F401  (fixtures)
+from .browser import ARTIFACTS, assert_no_errors, settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 MODEL = "cifar10_fastnet_b2"
@@ -50,14 +49,16 @@ def _assert_same_picture(drawn: np.ndarray, expected: np.ndarray, what: str) -> 
     difference = np.abs(drawn.astype(int) - expected.astype(int))
     assert drawn.shape == expected.shape, what
     # colour management and edge resampling may move a value by a few levels; an opaque or blurred drawing moves many
-    assert difference.mean() < 2.0 and np.percentile(difference, 99) <= 12, f"{what}: mean |Δ| {difference.mean():.2f}, 99th pct {np.percentile(difference, 99)}"
+    assert difference.mean() < 2.0 and np.percentile(difference, 99) <= 12, (
+        f"{what}: mean |Δ| {difference.mean():.2f}, 99th pct {np.percentile(difference, 99)}"
+    )
 
 
 def _open(page, url: str, name: str) -> None:  # noqa: F811
     page.goto(url, wait_until="domcontentloaded")
-    _settle(page)
+    settle(page)
     page.wait_for_selector(".js-plotly-plot .imagelayer image", timeout=90_000)
-    _assert_no_errors(page, name)
+    assert_no_errors(page, name)
 
 
 @pytest.mark.parametrize("background", ["black", "white"])
@@ -87,7 +88,7 @@ def test_gallery_draws_the_neuron_on_your_image(server, page) -> None:  # noqa: 
 
 
 def test_b_family_page_draws_every_members_own_explanation(server, page) -> None:  # noqa: F811
-    family = sorted((n for n in bcos_core.list_shipped_models() if n.startswith("cifar10_bfamily_")), key=lambda n: bcos_core.load_model(n).metadata.b)
+    family = bcos_core.registry.b_family()
     if not family:
         pytest.skip("no B-family models are shipped")
     _open(page, f"{server}/b_family?image=sample:chelsea&fam_cls=-1&smooth={SMOOTH}&pct={PERCENTILE}&bg=black", "b_family")

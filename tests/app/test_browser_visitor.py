@@ -11,7 +11,7 @@ from PIL import Image
 
 from app.launch import running_dashboard
 
-from .test_browser import ARTIFACTS, _assert_no_errors, _settle, page, require_browser, server  # noqa: F401  (fixtures)
+from .browser import ARTIFACTS, assert_no_errors, require_browser, settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 TITLES = ["Class explanations", "Δ-explanations", "Neuron explorer", "Neuron gallery", "B family", "Evaluation", "The B dial (toy)"]
@@ -25,13 +25,13 @@ def _nav_titles(page) -> list[str]:
     return [text.strip().split("\n")[-1] for text in page.locator("[data-testid='stSidebarNav'] a").all_inner_texts()]  # after the icon
 
 
-def test_a_deep_link_as_the_first_request_opens_that_page_wide(page) -> None:  # noqa: F811
+def test_a_deep_link_as_the_first_request_opens_that_page_wide(page) -> None:
     require_browser()
     with running_dashboard() as url:  # a fresh server: this is its first request
         page.goto(f"{url}/gallery?g_layer=block3.conv1", wait_until="domcontentloaded")
-        _settle(page)
+        settle(page)
         assert page.locator("h1").first.inner_text() == "Neuron gallery"
-        _assert_no_errors(page, "first request")  # also: no "Page not found" dialog
+        assert_no_errors(page, "first request")  # also: no "Page not found" dialog
         page.wait_for_timeout(1500)
         assert page.locator("[role='dialog']").count() == 0 and "not found" not in page.locator("body").inner_text().lower()
         assert _nav_titles(page) == [f"{title}" for title in TITLES]  # our navigation, not a discovered pages/ folder
@@ -41,7 +41,7 @@ def test_a_deep_link_as_the_first_request_opens_that_page_wide(page) -> None:  #
 
 def test_hosted_chrome_material_icons_and_no_deploy_button(server, page) -> None:  # noqa: F811
     page.goto(f"{server}/delta?image=sample:coffee", wait_until="domcontentloaded")
-    _settle(page)
+    settle(page)
     assert page.locator("[data-testid='stAppDeployButton']").count() == 0
     icons = page.locator("[data-testid='stSidebarNav'] [data-testid='stIconMaterial']")
     assert icons.count() == len(TITLES), "navigation icons should be Material icons, not emoji"
@@ -49,27 +49,32 @@ def test_hosted_chrome_material_icons_and_no_deploy_button(server, page) -> None
 
 def _cell_centre(page, chart: str, row: int, col: int) -> tuple[float, float]:
     """Page coordinates of a cell's centre, from the axes the browser drew (data → pixels)."""
-    return tuple(page.evaluate(
-        f"""() => {{ const gd = document.querySelector('{chart} .js-plotly-plot'), box = gd.querySelector('.main-svg').getBoundingClientRect();
+    return tuple(
+        page.evaluate(
+            f"""() => {{ const gd = document.querySelector('{chart} .js-plotly-plot');
+        const box = gd.querySelector('.main-svg').getBoundingClientRect();
         const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
         return [box.left + xa._offset + xa.l2p({col}), box.top + ya._offset + ya.l2p({row})]; }}"""
-    ))
+        )
+    )
 
 
 def test_every_click_on_the_activation_map_moves_the_position(server, page) -> None:  # noqa: F811
     page.goto(f"{server}/neurons?image=sample:chelsea&layer=block2.conv1&ch=3&row=0&col=0", wait_until="domcontentloaded")
-    _settle(page)
+    settle(page)
     chart = ".st-key-act_block2_conv1_3"
     assert page.locator(chart).count() == 1
     for row, col in [(3, 4), (10, 12), (5, 2), (3, 4)]:
         page.mouse.click(*_cell_centre(page, chart, row, col))
         page.wait_for_function(f"() => window.location.search.includes('row={row}&col={col}')", timeout=60_000)
-        _settle(page)
+        settle(page)
         assert f"at (row {row}, col {col})" in page.locator("[data-testid='stMain']").inner_text()
         # the yellow box marks the clicked cell: its shape spans that cell in data coordinates
-        shapes = page.evaluate(f"() => document.querySelector('{chart} .js-plotly-plot')._fullLayout.shapes.map(s => [s.x0, s.x1, s.y0, s.y1])")
+        shapes = page.evaluate(
+            f"() => document.querySelector('{chart} .js-plotly-plot')._fullLayout.shapes.map(s => [s.x0, s.x1, s.y0, s.y1])"
+        )
         assert [[col - 0.5, col + 0.5, row - 0.5, row + 0.5]] == shapes, shapes
-    _assert_no_errors(page, "neuron clicks")
+    assert_no_errors(page, "neuron clicks")
 
 
 def test_an_upload_and_teacher_mode_survive_moving_to_another_page(server, page, tmp_path) -> None:  # noqa: F811
@@ -78,16 +83,16 @@ def test_an_upload_and_teacher_mode_survive_moving_to_another_page(server, page,
     pixels[:, ::8] = (250, 180, 20)
     Image.fromarray(pixels).save(picture)
     page.goto(f"{server}/?image_source=Upload&teacher=1&hide=options", wait_until="domcontentloaded")
-    _settle(page)
+    settle(page)
     page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(picture))
     page.wait_for_function("() => window.location.search.includes('image=upload')", timeout=60_000)
-    _settle(page)
+    settle(page)
     uploaded = _query(page)["image"]
     page.get_by_role("link", name="Δ-explanations").click()
     page.wait_for_function("() => window.location.pathname.endsWith('/delta')", timeout=60_000)
-    _settle(page)
+    settle(page)
     page.wait_for_selector(".js-plotly-plot .main-svg", timeout=90_000)
-    _assert_no_errors(page, "Δ page after moving with an upload")
+    assert_no_errors(page, "Δ page after moving with an upload")
     assert "Choose an image" not in page.locator("[data-testid='stMain']").inner_text()
     query = _query(page)
     assert query["image"] == uploaded and query.get("teacher") == "1"
@@ -98,7 +103,7 @@ def test_an_upload_and_teacher_mode_survive_moving_to_another_page(server, page,
 
 def test_the_shading_stays_while_the_b_sweep_plays(server, page) -> None:  # noqa: F811
     page.goto(f"{server}/toy?B=1", wait_until="domcontentloaded")
-    _settle(page)
+    settle(page)
     chart = page.locator(".st-key-sweep .js-plotly-plot")
     chart.locator(".updatemenu-button", has_text="sweep").click()
     reddish = []

@@ -76,13 +76,27 @@ def test_neuron_page_deep_link_position() -> None:
     assert not at.exception and dict(at.query_params)["ch"] in ("4", ["4"])
 
 
+def test_neuron_page_offers_the_index_layers_and_marks_a_model_without_index() -> None:
+    """One layer vocabulary: every layer offered for the default model opens its gallery; a model without an index
+    says so beside each layer and instead of the gallery link."""
+    from bcos_core.layers import explorable_layers
+    from bcos_core.zoo import load_model
+
+    at = _open("app_pages/neurons.py")
+    assert at.selectbox(key="layer").options == explorable_layers(load_model().model)
+    assert any(link.proto.page == "gallery" for link in at.get("page_link"))
+    other = _open("app_pages/neurons.py", model="cifar10_bfamily_b2.0")
+    assert all(option.endswith("(not in the neuron index)") for option in other.selectbox(key="layer").options)
+    assert any("has no neuron index" in caption.value for caption in other.caption)
+
+
 def test_b_family_page() -> None:
     import bcos_core
     from app.evaluation import stored_quality
 
     at = _open("app_pages/b_family.py")
     assert at.title[0].value == "B family"
-    family = [n for n in bcos_core.list_shipped_models() if n.startswith("cifar10_bfamily_")]
+    family = bcos_core.registry.b_family()
     if not family:
         assert at.info
         return

@@ -21,8 +21,10 @@ def _encode(image: Image.Image, fmt: str, **kwargs) -> bytes:
 
 def _png_header_claiming(width: int, height: int) -> bytes:
     """A tiny PNG whose header claims a huge size (a decompression bomb)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 10)) + chunk(b"IEND", b"")
 

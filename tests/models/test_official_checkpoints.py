@@ -8,7 +8,8 @@ import torch
 import bcos_core
 from bcos_core.checkpoints import CheckpointError, load_state_into
 from bcos_core.models import build_model
-from bcos_core.official import OFFICIAL_CHECKPOINTS, convert_official_state_dict, fetch_official, read_official_state_dict
+from bcos_core.official import convert_official_state_dict, fetch_official, read_official_state_dict
+from bcos_core.registry import get_entry
 from tests.conftest import relative_error
 
 bcos = pytest.importorskip("bcos", reason="the official bcos package builds the reference models")
@@ -58,25 +59,27 @@ def test_official_state_dict_loads_and_matches(name: str, tmp_path) -> None:
 
 
 def test_key_conversion() -> None:
-    converted = convert_official_state_dict({"layer1.0.conv1.linear.weight": torch.zeros(1), "fc.linear.weight": torch.zeros(1), "bn1.running_var": torch.zeros(1)})
+    converted = convert_official_state_dict(
+        {"layer1.0.conv1.linear.weight": torch.zeros(1), "fc.linear.weight": torch.zeros(1), "bn1.running_var": torch.zeros(1)}
+    )
     assert set(converted) == {"layer1.0.conv1.weight", "classifier.weight", "bn1.running_var"}
 
 
 def test_missing_official_file_names_the_file(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("BCOS_WEIGHTS_DIR", str(tmp_path))
     monkeypatch.setattr("urllib.request.urlopen", _offline)
-    checkpoint = OFFICIAL_CHECKPOINTS["v2_resnet18"]
-    with pytest.raises(CheckpointError, match=checkpoint.file_name) as info:
-        fetch_official(checkpoint)
+    entry = get_entry("v2_resnet18")
+    with pytest.raises(CheckpointError, match=entry.weights) as info:
+        fetch_official(entry)
     assert str(tmp_path) in str(info.value)
 
 
 def test_official_file_with_wrong_hash_is_refused(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("BCOS_WEIGHTS_DIR", str(tmp_path))
-    checkpoint = OFFICIAL_CHECKPOINTS["v2_resnet18"]
-    (tmp_path / checkpoint.file_name).write_bytes(b"not the release file")
+    entry = get_entry("v2_resnet18")
+    (tmp_path / entry.weights).write_bytes(b"not the release file")
     with pytest.raises(CheckpointError, match="SHA-256"):
-        fetch_official(checkpoint)
+        fetch_official(entry)
 
 
 def _offline(*args, **kwargs):

@@ -6,11 +6,12 @@ import pytest
 import torch
 
 import bcos_core
-from bcos_core.models import get_spec, list_models
+from bcos_core.layers import explorable_layers
+from bcos_core.models import get_spec, list_architectures
 from bcos_core.zoo import random_model
 
 
-@pytest.fixture(scope="module", params=list_models())
+@pytest.fixture(scope="module", params=list_architectures())
 def model_and_image(request):
     name = request.param
     size = 32 if get_spec(name).dataset == "cifar10" else 64  # fully convolutional: small inputs keep tests fast
@@ -48,7 +49,7 @@ def test_delta_sums_to_logit_gap(model_and_image) -> None:
 
 def test_intermediate_neurons_are_complete(model_and_image) -> None:
     _, model, x = model_and_image
-    layers = list(model.feature_layers())
+    layers = explorable_layers(model)
     for layer in [layers[0], layers[len(layers) // 2], layers[-2]]:
         activations = bcos_core.layer_activations(model, x, layer)
         channel = int(activations.flatten(1).amax(1).argmax())

@@ -10,11 +10,11 @@ import torch
 from PIL import Image
 
 from bcos_core.datasets import dataset_fingerprint, list_image_folder
+from bcos_core.layers import explorable_layers
 from bcos_core.neuron_index import (
     HISTOGRAM_EDGES,
     NeuronIndexError,
     StaleIndexError,
-    bcos_layers,
     build_index,
     load_index,
     merge_indexes,
@@ -40,7 +40,7 @@ def _all_activations(model, root, preprocess, layers) -> tuple[dict[str, torch.T
 
 
 def test_top_k_and_statistics_equal_brute_force(small_model, image_folder, preprocess) -> None:
-    layers = bcos_layers(small_model)
+    layers = explorable_layers(small_model)
     index = build_index(small_model, "small", image_folder, preprocess, k=K, batch_size=4, num_workers=0, progress=False)
     outputs, labels = _all_activations(small_model, image_folder, preprocess, layers)
     assert list(index.layers) == layers and index.complete
@@ -57,7 +57,10 @@ def test_top_k_and_statistics_equal_brute_force(small_model, image_folder, prepr
             assert stats.top_labels[channel].tolist() == labels[order].tolist()
         assert torch.allclose(stats.mean_max, maxima.double().mean(0))
         assert torch.allclose(stats.std_max, maxima.double().std(0, unbiased=False), atol=1e-9)
-        expected_hist = [np.histogram(np.clip(maxima[:, c].double().numpy(), 0, None), bins=[-np.inf, *HISTOGRAM_EDGES.tolist()[:-1], np.inf])[0] for c in range(flat.shape[1])]
+        expected_hist = [
+            np.histogram(np.clip(maxima[:, c].double().numpy(), 0, None), bins=[-np.inf, *HISTOGRAM_EDGES.tolist()[:-1], np.inf])[0]
+            for c in range(flat.shape[1])
+        ]
         assert stats.histogram.tolist() == np.stack(expected_hist).tolist()
         assert stats.class_histogram(3).sum(1).tolist() == [K] * flat.shape[1]
 
@@ -65,7 +68,18 @@ def test_top_k_and_statistics_equal_brute_force(small_model, image_folder, prepr
 def test_two_shards_merged_equal_one_pass(small_model, image_folder, preprocess, tmp_path) -> None:
     whole = build_index(small_model, "small", image_folder, preprocess, k=K, batch_size=4, num_workers=0, progress=False)
     parts = [
-        build_index(small_model, "small", image_folder, preprocess, k=K, shard=(i, 2), batch_size=5, out_path=tmp_path / f"p{i}.safetensors", num_workers=0, progress=False)
+        build_index(
+            small_model,
+            "small",
+            image_folder,
+            preprocess,
+            k=K,
+            shard=(i, 2),
+            batch_size=5,
+            out_path=tmp_path / f"p{i}.safetensors",
+            num_workers=0,
+            progress=False,
+        )
         for i in range(2)
     ]
     assert [p.header["image_range"] for p in parts] == [[0, 13], [13, 27]]
@@ -94,7 +108,9 @@ def test_interrupted_build_resumes_to_the_same_index(small_model, image_folder, 
 
     handle = small_model.register_forward_pre_hook(crash_on_third_batch)
     with pytest.raises(KeyboardInterrupt):
-        build_index(small_model, "small", image_folder, preprocess, k=K, batch_size=4, out_path=out, save_every=1, num_workers=0, progress=False)
+        build_index(
+            small_model, "small", image_folder, preprocess, k=K, batch_size=4, out_path=out, save_every=1, num_workers=0, progress=False
+        )
     handle.remove()
     partial = load_index(out)
     assert partial.header["next_image"] == 8 and not partial.complete
@@ -137,7 +153,12 @@ def test_shard_ranges_cover_the_data_without_overlap() -> None:
 def test_cli_builds_in_shards_merges_and_reports(image_folder, tmp_path, capsys) -> None:
     parts = [tmp_path / f"part{i}.safetensors" for i in range(2)]
     for i, part in enumerate(parts):
-        assert cli(["build", "--data", str(image_folder), "--layers", "stem,block1.conv2", "--k", "4", "--shard", f"{i}/2", "--out", str(part)]) == 0
+        assert (
+            cli(
+                ["build", "--data", str(image_folder), "--layers", "stem,block1.conv2", "--k", "4", "--shard", f"{i}/2", "--out", str(part)]
+            )
+            == 0
+        )
     assert cli(["merge", "--out", str(tmp_path / "merged.safetensors"), *map(str, parts)]) == 0
     assert cli(["info", str(tmp_path / "merged.safetensors")]) == 0
     info = capsys.readouterr().out.strip().split("\n", 3)[-1]

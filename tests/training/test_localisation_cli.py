@@ -9,7 +9,19 @@ from training import evaluate
 
 def test_localisation_cli_scores_methods_and_saves_a_plot(cifar_root, tmp_path, capsys) -> None:
     out, plot = tmp_path / "loc.json", tmp_path / "loc.png"
-    args = ["--localisation", "--grids", "3", "--posthoc-grids", "2", "--methods", "B-cos contributions,Grad-CAM,Occlusion", "--out", str(out), "--plot", str(plot)]
+    args = [
+        "--localisation",
+        "--grids",
+        "3",
+        "--posthoc-grids",
+        "2",
+        "--methods",
+        "B-cos contributions,Grad-CAM,Occlusion",
+        "--out",
+        str(out),
+        "--plot",
+        str(plot),
+    ]
     assert evaluate.main(args) == 0
     printed = json.loads(capsys.readouterr().out)
     stored = json.loads(out.read_text())

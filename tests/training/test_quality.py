@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 import shutil
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -46,7 +46,21 @@ def small_cifar_test(cifar_root, tmp_path_factory):
 
 def test_quality_cli_reports_accuracy_localisation_alignment_and_writes_the_sheet(small_cifar_test, tmp_path, capsys) -> None:
     out, sheet = tmp_path / "quality.json", tmp_path / "sheet.png"
-    args = ["--quality", "--model", "cifar10_fastnet_b2", "--data", str(small_cifar_test), "--cache-dir", "", "--grids", "3", "--out", str(out), "--sheet", str(sheet)]
+    args = [
+        "--quality",
+        "--model",
+        "cifar10_fastnet_b2",
+        "--data",
+        str(small_cifar_test),
+        "--cache-dir",
+        "",
+        "--grids",
+        "3",
+        "--out",
+        str(out),
+        "--sheet",
+        str(sheet),
+    ]
     assert evaluate.main(args) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed == json.loads(out.read_text())
@@ -63,7 +77,10 @@ def test_quality_cli_reports_accuracy_localisation_alignment_and_writes_the_shee
 def test_models_sharing_a_file_name_are_labelled_by_their_folder(tmp_path) -> None:
     from training.quality import model_labels
 
-    a, b, c = (SimpleNamespace(name=n, weights_path=tmp_path / d / f"{n}.safetensors") for n, d in (("model", "fastnet"), ("model", "vgg9"), ("cifar10_fastnet_b2", "models")))
+    a, b, c = (
+        SimpleNamespace(name=n, weights_path=tmp_path / d / f"{n}.safetensors")
+        for n, d in (("model", "fastnet"), ("model", "vgg9"), ("cifar10_fastnet_b2", "models"))
+    )
     assert model_labels([a, b, c]) == ["fastnet", "vgg9", "cifar10_fastnet_b2"]
 
 
@@ -71,10 +88,18 @@ def test_markdown_table_has_a_row_per_model_with_the_stored_figures() -> None:
     from training.quality import markdown_table
 
     entry = lambda mean: {"mean": mean}  # noqa: E731
-    results = {"smoothings": [3, 1], "models": {
-        "a": {"b": 2.0, "test_accuracy": 0.8864, "localisation": {"3": entry(0.9634), "1": entry(0.817)}, "alignment": {"mean": 0.2604}},
-        "b": {"b": None, "test_accuracy": 0.5, "localisation": {"3": entry(0.5), "1": entry(0.25)}, "alignment": {"mean": 0.1}},
-    }}
+    results = {
+        "smoothings": [3, 1],
+        "models": {
+            "a": {
+                "b": 2.0,
+                "test_accuracy": 0.8864,
+                "localisation": {"3": entry(0.9634), "1": entry(0.817)},
+                "alignment": {"mean": 0.2604},
+            },
+            "b": {"b": None, "test_accuracy": 0.5, "localisation": {"3": entry(0.5), "1": entry(0.25)}, "alignment": {"mean": 0.1}},
+        },
+    }
     lines = markdown_table(results).splitlines()
     assert lines[0] == "| model | B | test accuracy | localisation (smoothing 3) | localisation (smoothing 1) | alignment |"
     assert lines[2] == "| `a` | 2 | 88.64 % | 0.963 | 0.817 | 0.260 |" and lines[3].startswith("| `b` | – | 50.00 %")
@@ -85,8 +110,17 @@ def test_a_model_with_no_confident_images_gets_no_localisation_but_the_rest(tmp_
     from training.data import InMemoryDataset
     from training.quality import markdown_table, measure_quality
 
-    loaded = SimpleNamespace(name="untrained", model=random_model("bcos_fastnet_cifar10"), metadata=SimpleNamespace(arch="bcos_fastnet_cifar10", arch_kwargs={"b": 2.0}), weights_path=None)
-    data = InMemoryDataset(torch.randint(0, 256, (20, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0)), torch.arange(20) % 10, [str(c) for c in range(10)])
+    loaded = SimpleNamespace(
+        name="untrained",
+        model=random_model("bcos_fastnet_cifar10"),
+        metadata=SimpleNamespace(arch="bcos_fastnet_cifar10", arch_kwargs={"b": 2.0}),
+        weights_path=None,
+    )
+    data = InMemoryDataset(
+        torch.randint(0, 256, (20, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0)),
+        torch.arange(20) % 10,
+        [str(c) for c in range(10)],
+    )
     result = measure_quality(loaded, data, grids=5)
     assert result["grids"] == 0 and result["localisation"] == {"3": None, "1": None}
     assert 0 <= result["test_accuracy"] <= 1 and -1 <= result["alignment"]["mean"] <= 1

@@ -66,7 +66,15 @@ def test_resume_after_stop_is_exact(tiny_data, tmp_path) -> None:
 
 def _spawn(args: list[str], **kwargs) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "training.train", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-m", "training.train", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
 
 
 def _wait_for(path: Path, process: subprocess.Popen, timeout: float = 120) -> None:
@@ -110,7 +118,12 @@ def test_evaluate_cli_prints_json(tiny_data, tmp_path, capsys) -> None:
     assert report["num_images"] == 48 and len(report["confusion_matrix"]) == 2
     assert sum(map(sum, report["confusion_matrix"])) == 48 and 0 <= report["accuracy"] <= 1
     assert evaluate.main(["--model", str(tmp_path / "missing.safetensors")]) == 2
-    assert evaluate.main(["--model", str(tmp_path / "model.safetensors"), "--data", str(tiny_data / "test"), "--cache-dir", "", "--write-metadata"]) == 0
+    assert (
+        evaluate.main(
+            ["--model", str(tmp_path / "model.safetensors"), "--data", str(tiny_data / "test"), "--cache-dir", "", "--write-metadata"]
+        )
+        == 0
+    )
     meta = json.loads((tmp_path / "model.json").read_text())
     assert meta["metrics"]["test_accuracy"] == pytest.approx(report["accuracy"], abs=1e-4) and meta["metrics"]["test_images"] == 48
 
@@ -119,13 +132,17 @@ def test_evaluate_cli_prints_json(tiny_data, tmp_path, capsys) -> None:
 def test_two_process_ddp_matches_one_process(tiny_data, tmp_path) -> None:
     """torchrun with 2 gloo processes (each half of every global batch) ≈ one process on the whole batch."""
     single, ddp = tmp_path / "single", tmp_path / "ddp"
-    args = tiny_overrides(tiny_data, single, epochs=2) + ["--model.kwargs={\"norm\": \"none\"}"]
+    args = tiny_overrides(tiny_data, single, epochs=2) + ['--model.kwargs={"norm": "none"}']
     assert train.main(args) == 0
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     ddp_args = [a if not a.startswith("--run.out_dir") else f"--run.out_dir={ddp}" for a in args]
     result = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "training.train", *ddp_args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads((ddp / "model.json").read_text())["training"]["processes"] == 2

@@ -1,4 +1,4 @@
-"""Registry of model builders, by name."""
+"""Architectures by name: the builders that models (see bcos_core/registry.toml) are made from."""
 
 from __future__ import annotations
 
@@ -26,19 +26,21 @@ class ModelSpec:
 _REGISTRY: dict[str, ModelSpec] = {}
 
 
-def register_model(name: str, *, dataset: str, input_size: int, bcos: bool = True, **defaults: object) -> Callable[[Builder], Builder]:
+def register_architecture(
+    name: str, *, dataset: str, input_size: int, bcos: bool = True, **defaults: object
+) -> Callable[[Builder], Builder]:
     """Register ``builder`` under ``name``; a duplicate name is an error. ``bcos=False`` marks a conventional baseline."""
 
     def decorator(builder: Builder) -> Builder:
         if name in _REGISTRY:
-            raise ValueError(f"model {name!r} is already registered")
+            raise ValueError(f"architecture {name!r} is already registered")
         _REGISTRY[name] = ModelSpec(name, builder, dataset, input_size, dict(defaults), bcos)
         return builder
 
     return decorator
 
 
-def list_models(pattern: str = "*", *, conventional: bool = False) -> list[str]:
+def list_architectures(pattern: str = "*", *, conventional: bool = False) -> list[str]:
     """Registered B-cos architecture names matching a shell-style pattern (``conventional=True``: the baselines instead)."""
     return sorted(name for name, spec in _REGISTRY.items() if fnmatch.fnmatch(name, pattern) and spec.bcos != conventional)
 
@@ -47,7 +49,9 @@ def get_spec(name: str) -> ModelSpec:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise KeyError(f"unknown architecture {name!r}; known: {', '.join(list_models() + list_models(conventional=True))}") from None
+        raise KeyError(
+            f"unknown architecture {name!r}; known: {', '.join(list_architectures() + list_architectures(conventional=True))}"
+        ) from None
 
 
 def build_model(name: str, **kwargs: object) -> BcosClassifier:

@@ -1,0 +1,118 @@
+"""The model registry: every entry is loadable data, adding a model is adding an entry, updates keep the file intact."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import torch
+
+import bcos_core
+from bcos_core import registry
+from bcos_core.checkpoints import CheckpointError, ModelMetadata, save_model
+from bcos_core.files import sha256_of
+from bcos_core.models import build_model, get_spec
+from bcos_core.zoo import load_model
+
+
+@pytest.fixture
+def registry_copy(tmp_path, monkeypatch):
+    """A private copy of the registry file that the library reads and writes instead of the package's."""
+    path = tmp_path / "registry.toml"
+    shutil.copy(registry.REGISTRY_PATH, path)
+    monkeypatch.setattr(registry, "REGISTRY_PATH", path)
+    registry.read_registry.cache_clear()
+    yield path
+    registry.read_registry.cache_clear()
+
+
+@pytest.mark.parametrize("name", list(registry.read_registry().models))
+def test_every_entry_is_consistent_data(name: str) -> None:
+    entry = registry.get_entry(name)
+    spec = get_spec(entry.arch)
+    assert spec.dataset == entry.dataset and entry.preprocess.size == spec.input_size
+    assert len(entry.class_names()) == {"cifar10": 10, "imagenet": 1000}[entry.dataset]
+    assert 0 < entry.accuracy < 1 and entry.licence and entry.description
+    assert (entry.location == "download") == (entry.format == "bcos-v2-pth") == bool(entry.url)
+
+
+def test_imagenet_class_names_are_package_data() -> None:
+    names = registry.read_class_names("imagenet")
+    assert len(set(names)) == 1000 and names[0] == "tench" and names[-1] == "toilet tissue"
+
+
+def test_adding_a_model_is_adding_an_entry(registry_copy, tmp_path) -> None:
+    torch.manual_seed(0)
+    model = build_model("bcos_fastnet_cifar10", widths=(8, 8, 16, 16)).eval()
+    weights = save_model(
+        model,
+        tmp_path / "tiny",
+        ModelMetadata(
+            "bcos_fastnet_cifar10", {"widths": [8, 8, 16, 16]}, registry.read_class_names("cifar10"), "cifar10", 32, model.logit_bias
+        ),
+    )
+    registry_copy.write_text(registry_copy.read_text() + _entry_text("tiny", weights))
+    registry.read_registry.cache_clear()
+    assert "tiny" in bcos_core.list_models() and "tiny" in registry.b_family()
+    loaded = load_model("tiny")
+    expl = bcos_core.explain(loaded.model, torch.rand(1, 6, 32, 32))
+    assert float(expl.contributions.double().sum()) + expl.bias == pytest.approx(expl.logit, rel=1e-4, abs=1e-5)
+
+    registry.update_entry("tiny", sha256="0" * 64)
+    with pytest.raises(CheckpointError, match="SHA-256 differs"):
+        load_model("tiny")
+
+
+def test_promoting_into_a_registered_model_updates_its_entry(registry_copy, tmp_path) -> None:
+    from training.promote import promote
+
+    def tiny(name: str, seed: int, accuracy: float):
+        torch.manual_seed(seed)
+        model = build_model("bcos_fastnet_cifar10", widths=(8, 8, 16, 16)).eval()
+        meta = ModelMetadata(
+            "bcos_fastnet_cifar10",
+            {"widths": [8, 8, 16, 16]},
+            registry.read_class_names("cifar10"),
+            "cifar10",
+            32,
+            model.logit_bias,
+            metrics={"test_accuracy": accuracy},
+        )
+        return save_model(model, tmp_path / name, meta)
+
+    shipped = tiny("shipped", 0, 0.2)
+    registry_copy.write_text(registry_copy.read_text() + _entry_text("tiny", shipped))
+    registry.read_registry.cache_clear()
+    candidate = tiny("candidate", 1, 0.3)
+    assert promote(candidate, "tiny")
+    entry = registry.get_entry("tiny")
+    assert entry.sha256 == sha256_of(candidate) == sha256_of(shipped) and entry.accuracy == 0.3
+    assert load_model("tiny").metadata.metrics["test_accuracy"] == 0.3
+
+
+def test_update_entry_rewrites_only_the_named_fields(registry_copy) -> None:
+    before = registry_copy.read_text().splitlines()
+    registry.update_entry("cifar10_bfamily_b1.5", accuracy=0.5, sha256="ab" * 32)
+    after = registry_copy.read_text().splitlines()
+    changed = [(old, new) for old, new in zip(before, after) if old != new]
+    assert len(before) == len(after) and [new for _, new in changed] == [f'sha256 = "{"ab" * 32}"', "accuracy = 0.5"]
+    assert registry.get_entry("cifar10_bfamily_b1.5").accuracy == 0.5 and registry.get_entry("cifar10_bfamily_b1.0").accuracy != 0.5
+    with pytest.raises(KeyError, match="no fields"):
+        registry.update_entry("cifar10_bfamily_b1.5", colour="red")
+    with pytest.raises(KeyError, match="not a registered model"):
+        registry.update_entry("no_such_model", accuracy=0.1)
+
+
+def test_unknown_names_list_the_registered_ones() -> None:
+    with pytest.raises(CheckpointError, match="cifar10_fastnet_b2"):
+        load_model("no_such_model")
+
+
+def _entry_text(name: str, weights) -> str:
+    """A registry entry for a tiny FastNet whose weights live at ``weights`` (an absolute path)."""
+    return (
+        f'\n[models.{name}]\ndescription = "a test model"\narch = "bcos_fastnet_cifar10"\narch_kwargs = {{ widths = [8, 8, 16, 16] }}\n'
+        'dataset = "cifar10"\nclasses = "cifar10"\npreprocess = { size = 32 }\nlocation = "repository"\n'
+        f'weights = "{weights}"\nformat = "safetensors"\nsha256 = "{sha256_of(weights)}"\nlicence = "test"\n'
+        'accuracy = 0.1\naccuracy_source = "none"\ntags = ["b_family"]\n'
+    )

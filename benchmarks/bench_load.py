@@ -7,7 +7,8 @@ contexts (visitors) that all at once: open the class page by deep link, change t
 the Δ page, the neuron explorer (and click a cell of the activation map), a neuron of the gallery and the B family
 page. An action counts from the browser event until the page shows its result (the expected title, class or
 position, the explanation drawn) and Streamlit is idle. Errors are exception boxes, error messages, dialogs and
-timeouts. Visitors use the five sample photos in turn, so some share images (and the shared result cache).
+timeouts. ``server_page_runs`` gives the server's own time per page run (from its debug log), since the browsers
+run on the same cores as the server here. Visitors use the five sample photos in turn, so some share images (and the shared result cache).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,24 +40,44 @@ class Visitor:
         self.times: dict[str, list[float]] = {}
         self.errors: list[str] = []
 
-    async def _done(self, page, action: str, started: float, ready: str) -> None:
+    async def _done(self, page, action: str, started: float, ready: str) -> bool:
         """Wait for ``ready`` (a JS predicate) and an idle app, record the time, and look for error elements."""
         try:
             await page.wait_for_function(f"() => ({ready})() && ({IDLE})()", timeout=TIMEOUT_MS, polling=50)
         except Exception as error:  # noqa: BLE001  (a timeout is a failed action, reported, not a crash of the benchmark)
             self.errors.append(f"visitor {self.index} {action}: {type(error).__name__}")
-            return
+            return False
         self.times.setdefault(action, []).append(time.perf_counter() - started)
         shown = await page.evaluate(
             "() => [...document.querySelectorAll('[data-testid=stException], [data-testid=stAlertContentError], [role=dialog]')].map(e "
             "=> e.innerText.slice(0, 120))"
         )
         self.errors += [f"visitor {self.index} {action}: {text}" for text in shown]
+        return not shown
 
-    async def deep_link(self, page, action: str, path: str, ready: str) -> None:
+    async def deep_link(self, page, action: str, path: str, ready: str) -> bool:
         started = time.perf_counter()
         await page.goto(f"{self.url}/{path}", wait_until="commit")
-        await self._done(page, action, started, ready)
+        return await self._done(page, action, started, ready)
+
+    async def _click_cell(self, page, channel: int) -> None:
+        """Click a cell of the activation map where the browser drew it; wait for the explanation of that position."""
+        chart = f".st-key-act_block2_conv1_{channel} .js-plotly-plot"
+        row, col = 2 + self.index % 10, 5
+        point = await page.evaluate(
+            f"""() => {{ const gd = document.querySelector('{chart}'), box = gd.querySelector('.main-svg').getBoundingClientRect();
+            const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+            return [box.left + xa._offset + xa.l2p({col}), box.top + ya._offset + ya.l2p({row})]; }}"""
+        )
+        started = time.perf_counter()
+        await page.mouse.click(*point)
+        await self._done(
+            page,
+            "click neuron cell",
+            started,
+            f"() => window.location.search.includes('row={row}&col={col}') && document.body.innerText.includes('at (row {row}, col "
+            f"{col})')",
+        )
 
     async def tour(self) -> None:
         page = await self.context.new_page()
@@ -72,28 +95,14 @@ class Visitor:
             await self._done(page, "change class", started, both(subheader, drawn("rgba")))
         await self.deep_link(page, "deep link: Δ", f"delta?image={self.image}", both(title("Δ-explanations"), drawn("delta_rgba")))
         channel = 3 + self.index
-        await self.deep_link(
+        opened = await self.deep_link(
             page,
             "deep link: neuron",
             f"neurons?image={self.image}&layer=block2.conv1&ch={channel}&row=0&col=0",
             both(title("Neuron explorer"), drawn("neuron_rgba")),
         )
-        chart = f".st-key-act_block2_conv1_{channel} .js-plotly-plot"
-        row, col = 2 + self.index % 10, 5
-        point = await page.evaluate(
-            f"""() => {{ const gd = document.querySelector('{chart}'), box = gd.querySelector('.main-svg').getBoundingClientRect();
-            const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
-            return [box.left + xa._offset + xa.l2p({col}), box.top + ya._offset + ya.l2p({row})]; }}"""
-        )
-        started = time.perf_counter()
-        await page.mouse.click(*point)
-        await self._done(
-            page,
-            "click neuron cell",
-            started,
-            f"() => window.location.search.includes('row={row}&col={col}') && document.body.innerText.includes('at (row {row}, col "
-            f"{col})')",
-        )
+        if opened:
+            await self._click_cell(page, channel)
         await self.deep_link(
             page,
             "deep link: gallery neuron",
@@ -131,7 +140,8 @@ async def run(sessions: int, rounds: int) -> dict:
     from playwright.async_api import async_playwright
 
     load_before = os.getloadavg()[0]
-    with running_dashboard() as url:
+    server_log = Path(tempfile.mkdtemp()) / "server.log"
+    with running_dashboard(env={"BCOS_LOG_LEVEL": "DEBUG"}, log_path=server_log) as url:
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
             first = await _first_request(browser, url)
@@ -161,7 +171,17 @@ async def run(sessions: int, rounds: int) -> dict:
         "wall_s": round(wall, 1),
         "errors": [error for visitor in visitors for error in visitor.errors],
         "actions": {action: _summary(times) for action, times in actions.items()},
+        "server_page_runs": {page: _summary(times) for page, times in _page_runs(server_log.read_text()).items()},
     }
+
+
+def _page_runs(log_text: str) -> dict[str, list[float]]:
+    """Server time of every page run (the dashboard's debug log), per page title: what the server itself spent,
+    without the browsers' rendering, which shares the same cores here."""
+    runs: dict[str, list[float]] = {}
+    for title, seconds in re.findall(r"page (.+) ran in ([0-9.]+) s", log_text):
+        runs.setdefault(title, []).append(float(seconds))
+    return runs
 
 
 def main() -> None:

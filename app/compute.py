@@ -20,6 +20,7 @@ from PIL import Image
 import bcos_core
 from bcos_core.explain import delta_between
 from bcos_core.preprocessing import encode_crop
+from bcos_core.registry import get_dataset
 
 from .images import load_image
 from .pipeline import ExplainedMap, reduce_explanation
@@ -114,18 +115,18 @@ def neuron_explanation(model_name: str, image_id: str, layer: str, channel: int,
     return reduce_explanation(expl)
 
 
-DATASET_SCAN_SIZE = 2000  # test images scanned for "misclassified" / "most uncertain" (first N, stable order)
-
-
-@st.cache_data(show_spinner="Scanning test images…", max_entries=8)
+@st.cache_data(show_spinner="Classifying the data set's images…", max_entries=8)
 @uses_model
-def dataset_predictions(model_name: str, limit: int = DATASET_SCAN_SIZE) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """(image ids, labels, logits) for the first ``limit`` images of every class of the test split, interleaved."""
+def dataset_predictions(model_name: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(image ids, labels, logits) of the first images of the model's data set, classes interleaved (stable order):
+    as many as the data set's ``scan_images`` in ``registry.toml``."""
     from bcos_core.metrics import predict_logits
 
     from .images import dataset_index
 
-    _, samples = dataset_index("test")
+    dataset = get_model(model_name).metadata.dataset
+    limit = get_dataset(dataset).scan_images
+    _, samples = dataset_index(dataset)
     per_class: dict[int, list[str]] = {}
     for path, label in samples:
         per_class.setdefault(label, []).append(path)

@@ -5,19 +5,22 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from bcos_core.registry import dataset_smoothing
 from bcos_core.render import BACKGROUNDS
 
 from . import compute
 from .pipeline import ExplainedMap, RenderOptions
 from .sidebar import Selection, sidebar
-from .state import init_widget, is_hidden, write_url
+from .state import init_widget, is_hidden, reset_on_change, write_url
 
 SMOOTHING = [1, 3, 5, 7, 9, 11, 15]
 
 
-def explanation_options() -> RenderOptions:
-    """The rendering options, from the URL and the sidebar's expander."""
-    init_widget("smooth", 3, int, choices=SMOOTHING)
+def explanation_options(dataset: str) -> RenderOptions:
+    """The rendering options, from the URL and the sidebar's expander; smoothing starts at the paper's value for the
+    model's data set (``registry.toml``: 3 px on CIFAR-10, 15 px on ImageNet) and returns to it when that changes."""
+    reset_on_change((dataset,), "smooth")
+    init_widget("smooth", dataset_smoothing(dataset), int, choices=SMOOTHING)
     init_widget("pct", 99.5, float)
     init_widget("bg", "black", str, choices=list(BACKGROUNDS))
     if not is_hidden("options"):
@@ -52,7 +55,7 @@ def page_inputs() -> tuple[Selection, RenderOptions]:
     selection = sidebar()
     if selection is None:
         st.stop()
-    return selection, explanation_options()
+    return selection, explanation_options(selection.loaded.metadata.dataset)
 
 
 def ranked_classes(selection: Selection) -> tuple[list[str], np.ndarray, list[int]]:

@@ -22,7 +22,7 @@ from bcos_core.registry import b_family
 from bcos_core.zoo import ASSETS_DIR
 
 from .compute import get_model, uses_model
-from .images import data_split_root, dataset_index, load_image
+from .images import dataset_images_root, dataset_index, load_image
 
 RESULTS_PATH = ASSETS_DIR / "evaluation" / "localisation.json"
 QUALITY_PATH = ASSETS_DIR / "evaluation" / "quality.json"
@@ -157,9 +157,9 @@ def live_grids(model_name: str, count: int = 50) -> list[Grid]:
     from bcos_core.metrics import predict_logits
 
     stored = stored_results()
-    if stored and model_name in stored["models"] and stored["data_fingerprint"] == folder_fingerprint(data_split_root("test")):
+    if stored and model_name in stored["models"] and stored["data_fingerprint"] == folder_fingerprint(dataset_images_root("cifar10")):
         return [Grid(tuple(g["images"]), tuple(g["classes"])) for g in stored["models"][model_name]["first_grids"][:count]]
-    _, samples = dataset_index("test")
+    _, samples = dataset_index("cifar10")
     crops = np.stack([_tile(model_name, path) for path, _ in samples])
     logits = predict_logits(get_model(model_name).model, torch.from_numpy(crops).permute(0, 3, 1, 2).contiguous())
     labels = torch.tensor([label for _, label in samples])
@@ -172,7 +172,7 @@ def _tile(model_name: str, path: str) -> np.ndarray:
 
 def grid_pixels(model_name: str, grid: Grid) -> np.ndarray:
     """(3·32, 3·32, 3) uint8 grid image in tile order (tile k = i·3 + j in column i, row j)."""
-    _, samples = dataset_index("test")
+    _, samples = dataset_index("cifar10")
     tiles = torch.from_numpy(np.stack([_tile(model_name, samples[i][0]) for i in grid.images])).permute(0, 3, 1, 2)
     return compose_grid(tiles.contiguous()).permute(1, 2, 0).numpy()
 

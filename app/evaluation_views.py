@@ -100,8 +100,11 @@ def mean_scores(model: dict, posthoc_grids: int) -> dict[str, float]:
 
 def live_grid_section(selection: Selection) -> None:
     """One pointing-game grid of the sidebar's model: every chosen method's map for one tile's class, with scores."""
+    if selection.loaded.metadata.dataset != "cifar10":
+        st.info("The live pointing game uses 3×3 grids of CIFAR-10 test images: choose a CIFAR-10 model.")
+        return
     try:
-        class_names, _ = dataset_index("test")
+        class_names, _ = dataset_index("cifar10")
     except FileNotFoundError:
         st.info("The live grid needs the CIFAR-10 test folder: point `BCOS_DATA_DIR` at the folder holding `cifar10/test`.")
         return

@@ -1,7 +1,7 @@
 """Image sources for the app: offline sample photos, the configured data set, and uploads, all by a small id.
 
-An image id is a short string ("sample:chelsea", "data:test/cat/0007.jpg", "upload:<sha1>") so that URLs
-and caches can refer to images without carrying pixels.
+An image id is a short string ("sample:chelsea", "data:cifar10/test/cat/0007.jpg" (a path in the data folder),
+"upload:<sha1>") so that URLs and caches can refer to images without carrying pixels.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from bcos_core.datasets import default_data_root, list_image_folder
+from bcos_core.registry import get_dataset
 
 from .uploads import load_upload
 
@@ -32,17 +33,27 @@ def sample_image(name: str) -> np.ndarray:
     return np.repeat(array[..., None], 3, axis=2) if array.ndim == 2 else array
 
 
-def data_split_root(split: str = "test") -> Path:
-    """The CIFAR-10 split of the configured data folder."""
-    return default_data_root() / "cifar10" / split
+def dataset_images_root(dataset: str) -> Path:
+    """The image folder of a registered data set (``registry.toml``) in the configured data folder."""
+    return default_data_root() / get_dataset(dataset).images
 
 
 @lru_cache(maxsize=4)
-def dataset_index(split: str = "test") -> tuple[list[str], list[tuple[str, int]]]:
-    """(class names, [(relative path, label)]) of the configured data set; FileNotFoundError if absent."""
-    root = data_split_root(split)
-    classes, samples = list_image_folder(root)
-    return classes, [(str(path.relative_to(root.parent)), label) for path, label in samples]
+def dataset_index(dataset: str) -> tuple[list[str], list[tuple[str, int]]]:
+    """(class names, [(path relative to the data folder, label)]) of a data set's images; FileNotFoundError if absent."""
+    root = dataset_images_root(dataset)
+    folders, samples = list_image_folder(root)
+    names = get_dataset(dataset).class_names()
+    if len(folders) != len(names):
+        raise FileNotFoundError(f"{root} has {len(folders)} class folders; the {dataset} data set has {len(names)} classes")
+    data_root = default_data_root()
+    return names, [(path.relative_to(data_root).as_posix(), label) for path, label in samples]
+
+
+def short_name(image_id: str) -> str:
+    """How a list names an image: class folder and file for data-set images ("cat/0007.jpg"), else the id's name."""
+    kind, _, name = image_id.partition(":")
+    return "/".join(name.split("/")[-2:]) if kind == "data" else name
 
 
 def register_upload(data: bytes) -> str:
@@ -61,7 +72,7 @@ def load_image(image_id: str) -> np.ndarray:
     if kind == "sample":
         return sample_image(name)
     if kind == "data":
-        root = default_data_root() / "cifar10"
+        root = default_data_root()
         path = (root / name).resolve()
         if root.resolve() not in path.parents or not path.is_file():
             raise KeyError(f"image {name!r} is not in the data folder {root}")

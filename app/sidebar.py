@@ -9,15 +9,13 @@ import numpy as np
 import streamlit as st
 
 import bcos_core
-from bcos_core.checkpoints import CheckpointError
 
 from . import compute
 from .images import SAMPLE_NAMES, dataset_index, load_image, register_upload
-from .settings import operator_settings
+from .model_picker import model_picker
 from .state import init_widget, is_hidden, url_value, write_url
 from .uploads import ALLOWED_FORMATS, ImageError, refusal
 
-CUSTOM = "Checkpoint file…"
 SOURCES = ("Sample photo", "Data set", "Upload")
 
 
@@ -29,49 +27,6 @@ class Selection:
     crop: np.ndarray  # what the model sees (uint8 RGB)
     original: np.ndarray
     crop_box: tuple[int, int, int, int]  # in the original image's pixels
-
-
-def model_choices() -> list[str]:
-    """Registered B-cos models, plus a checkpoint-path box only where the operator allows it (app.settings)."""
-    custom = [CUSTOM] if operator_settings().allow_checkpoint_paths else []
-    return bcos_core.list_models() + custom
-
-
-def model_picker() -> tuple[str, bcos_core.LoadedModel] | None:
-    choices = model_choices()
-    current = url_value("model", bcos_core.DEFAULT_MODEL)
-    if current not in choices and CUSTOM not in choices:
-        st.sidebar.warning(f"This server does not load models by path; showing {bcos_core.DEFAULT_MODEL} instead of {current!r}.")
-        current = bcos_core.DEFAULT_MODEL
-    if "model_choice" not in st.session_state:
-        st.session_state["model_choice"] = current if current in choices else CUSTOM
-        st.session_state["model_path"] = "" if current in choices else current
-    else:  # keep the choice when the user moves to another page (see init_widget)
-        st.session_state["model_choice"] = st.session_state["model_choice"]
-        st.session_state["model_path"] = st.session_state.get("model_path", "")
-    if not is_hidden("model"):
-        st.sidebar.selectbox(
-            "Model", choices, key="model_choice", help="Shipped models and official B-cos v2 ImageNet models (downloaded on first use)"
-        )
-        if st.session_state["model_choice"] == CUSTOM:
-            st.sidebar.text_input("Path to a .safetensors model", key="model_path", placeholder="runs/my_run/model.safetensors")
-    name = st.session_state["model_choice"] if st.session_state["model_choice"] != CUSTOM else st.session_state["model_path"].strip()
-    if not name:
-        st.info("Enter the path of a model file (a `.safetensors` with its `.json`) in the sidebar.")
-        return None
-    try:
-        loaded = compute.get_model(name)
-    except CheckpointError as error:
-        st.error(f"Cannot load model: {error}")
-        return None
-    write_url(model=name)
-    meta = loaded.metadata
-    accuracy = meta.metrics.get("test_accuracy", meta.metrics.get("top1_reported"))
-    st.sidebar.caption(
-        f"{meta.arch}, B = {meta.b:g}, {len(loaded.class_names)} classes"
-        + (f", accuracy {accuracy:.1%}" if accuracy and accuracy <= 1 else f", top-1 {accuracy}%" if accuracy else "")
-    )
-    return name, loaded
 
 
 def _source_of(image_id: str) -> str:
@@ -104,14 +59,13 @@ def image_picker(model_name: str) -> str | None:
 
 
 def _dataset_picker(model_name: str, image_id: str) -> str | None:
-    """Class and number of a test image. The widgets follow the current image when it was chosen elsewhere (URL,
-    a jump from another page, the buttons), so the number shown is always the image's own."""
+    """Class and number of an image of the model's data set (``registry.toml``). The widgets follow the current image
+    when it was chosen elsewhere (URL, a jump from another page, the buttons), so the number shown is the image's own."""
+    dataset = compute.get_model(model_name).metadata.dataset
     try:
-        classes, samples = dataset_index("test")
-    except FileNotFoundError as error:
-        st.sidebar.warning(
-            f"No data set: {error}. Point `BCOS_DATA_DIR` at a folder holding `cifar10/test/<class>/…` or use a sample photo."
-        )
+        classes, samples = dataset_index(dataset)
+    except (FileNotFoundError, KeyError) as error:
+        st.sidebar.warning(f"No {dataset} images: {error}. Point `BCOS_DATA_DIR` at the data folder or use a sample photo.")
         return None
     by_class = [[path for path, label in samples if label == index] for index in range(len(classes))]
     where = {path: (label, position) for label, paths in enumerate(by_class) for position, path in enumerate(paths)}
@@ -119,20 +73,19 @@ def _dataset_picker(model_name: str, image_id: str) -> str | None:
     current = current if current in where else by_class[0][0]
     if st.session_state.get("_data_image") != current or "data_class" not in st.session_state:
         label, position = where[current]
-        st.session_state.update(data_class=classes[label], data_pos=position, _data_image=current)
+        st.session_state.update(data_class=label, data_pos=position, _data_image=current)
     else:  # keep the widgets' values when the visitor moves to another page (see init_widget)
         st.session_state.update(data_class=st.session_state["data_class"], data_pos=st.session_state["data_pos"])
     col1, col2 = st.sidebar.columns(2)
-    class_name = col1.selectbox("Class", classes, key="data_class", on_change=lambda: st.session_state.update(data_pos=0))
+    restart = lambda: st.session_state.update(data_pos=0)  # noqa: E731  (a new class starts at its first image)
+    label = col1.selectbox("Class", range(len(classes)), key="data_class", format_func=classes.__getitem__, on_change=restart)
     col2.number_input("Image #", 0, max(map(len, by_class)) - 1, key="data_pos")
-    in_class = by_class[classes.index(class_name)]
+    in_class = by_class[label]
     chosen = in_class[min(int(st.session_state["data_pos"]), len(in_class) - 1)]
     b1, b2, b3 = st.sidebar.columns(3)
     b1.button("Random", key="random_image", on_click=_jump_to, args=(model_name, "random"))
-    b2.button("Wrong", key="misclassified", help="a misclassified test image", on_click=_jump_to, args=(model_name, "misclassified"))
-    b3.button(
-        "Unsure", key="uncertain", help="a test image with a small top-1/top-2 margin", on_click=_jump_to, args=(model_name, "uncertain")
-    )
+    b2.button("Wrong", key="misclassified", help="a misclassified image", on_click=_jump_to, args=(model_name, "misclassified"))
+    b3.button("Unsure", key="uncertain", help="an image with a small top-1/top-2 margin", on_click=_jump_to, args=(model_name, "uncertain"))
     st.session_state["_data_image"] = chosen
     return "data:" + chosen
 
@@ -152,7 +105,7 @@ def _jump_to(model_name: str, kind: str) -> None:
 
 def _pick(model_name: str, kind: str) -> str | None:
     if kind == "random":
-        return random.choice(dataset_index("test")[1])[0]
+        return random.choice(dataset_index(compute.get_model(model_name).metadata.dataset)[1])[0]
     ids, labels, logits = compute.dataset_predictions(model_name)
     if kind == "misclassified":
         candidates = [i for i, (lab, row) in enumerate(zip(labels, logits)) if row.argmax() != lab]

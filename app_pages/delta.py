@@ -5,6 +5,7 @@ import streamlit as st
 
 from app import compute, figures
 from app.controls import exactness_readout, page_inputs, ranked_classes
+from app.images import short_name
 from app.sidebar import show_image
 from app.state import init_widget, reset_on_change, set_for_context, write_url
 from bcos_core.render import symmetric_limit
@@ -68,7 +69,7 @@ with st.expander("Most uncertain test images (smallest top-1 / top-2 margin)"):
         for rank, index in enumerate(np.argsort(margins)[:10]):
             best, second_best = np.argsort(-all_logits[index])[:2]
             text = (
-                f"{ids[index].split('/', 1)[1]}: {names[best]} vs {names[second_best]} (margin {margins[index]:.3f}, true "
+                f"{short_name(ids[index])}: {names[best]} vs {names[second_best]} (margin {margins[index]:.3f}, true "
                 f"{names[labels[index]]})"
             )
             st.button(

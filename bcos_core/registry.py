@@ -65,9 +65,26 @@ class ModelEntry:
 
 
 @dataclass(frozen=True)
+class DatasetEntry:
+    """A data set the models are trained on: its class list, the image folder the app browses, how to draw it."""
+
+    name: str
+    description: str
+    classes: str  # a file name in bcos_core/classes/, without .txt; line i names sorted sub-folder i of ``images``
+    images: str  # an ImageFolder tree under the data folder ($BCOS_DATA_DIR), e.g. "cifar10/test"
+    preprocess: Preprocess  # for models loaded by path that carry no preprocessing of their own (official-format files)
+    smoothing: int  # the paper's smoothing of explanations and localisation maps (3 px on CIFAR-10, 15 px on ImageNet)
+    scan_images: int  # images the app classifies to find "misclassified" and "uncertain" ones (a one-off scan)
+
+    def class_names(self) -> list[str]:
+        return read_class_names(self.classes)
+
+
+@dataclass(frozen=True)
 class Registry:
     default: str
     models: dict[str, ModelEntry]
+    datasets: dict[str, DatasetEntry]
 
 
 def downloads_dir() -> Path:
@@ -108,7 +125,17 @@ def read_registry(path: Path | None = None) -> Registry:
     models = {name: _entry(name, fields) for name, fields in raw["models"].items()}
     if raw["default"] not in models:
         raise ValueError(f"{path}: default model {raw['default']!r} has no entry")
-    return Registry(raw["default"], models)
+    try:
+        datasets = {
+            name: DatasetEntry(name=name, **{**fields, "preprocess": Preprocess(**fields.get("preprocess", {}))})
+            for name, fields in raw["datasets"].items()
+        }
+    except TypeError as error:
+        raise ValueError(f"{path}: a data set entry has missing or unknown fields ({error})") from None
+    unknown = sorted({entry.dataset for entry in models.values()} - set(datasets))
+    if unknown:
+        raise ValueError(f"{path}: models use data sets without an entry: {unknown}")
+    return Registry(raw["default"], models, datasets)
 
 
 def default_model() -> str:
@@ -133,6 +160,19 @@ def get_entry(name: str) -> ModelEntry:
         return read_registry().models[name]
     except KeyError:
         raise KeyError(f"{name!r} is not a registered model (known: {', '.join(read_registry().models)})") from None
+
+
+def get_dataset(name: str) -> DatasetEntry:
+    try:
+        return read_registry().datasets[name]
+    except KeyError:
+        raise KeyError(f"{name!r} is not a registered data set (known: {', '.join(read_registry().datasets)})") from None
+
+
+def dataset_smoothing(name: str) -> int:
+    """The paper's smoothing for a data set's explanations; 3 px (the small-image value) for unregistered ones."""
+    datasets = read_registry().datasets
+    return datasets[name].smoothing if name in datasets else 3
 
 
 def is_registered(name: str) -> bool:

@@ -11,7 +11,7 @@ import torch
 from . import registry
 from .checkpoints import CheckpointError, ModelMetadata, checkpoint_paths, load_state_into, read_metadata, read_weights
 from .files import sha256_of
-from .models import BcosClassifier, build_model
+from .models import BcosClassifier, build_model, get_spec, list_architectures
 from .official import fetch_official, read_official_state_dict
 from .preprocessing import Preprocess
 
@@ -31,11 +31,24 @@ class LoadedModel:
     weights_path: Path | None = None  # the file the weights came from
 
 
+OFFICIAL_FORMAT_SUFFIXES = (".pth", ".pt")
+
+
 def load_model(name_or_path: str | Path = DEFAULT_MODEL) -> LoadedModel:
-    """Load a registered model by name (``registry.toml``) or one of our checkpoint files by path."""
+    """Load a registered model by name (``registry.toml``), one of our checkpoint files by path, or a state dict in the
+    official B-cos v2 format as ``"<architecture>:<path>"`` (e.g. ``"bcos_resnet50_imagenet:runs/finetuned.pth"``: your
+    own fine-tuned B-cos ResNet; no hash applies; classes and preprocessing are the architecture's data set's)."""
     key = str(name_or_path)
     if registry.is_registered(key):
         return _load_registered(registry.get_entry(key))
+    arch, separator, path = key.partition(":")
+    if separator and arch in list_architectures():
+        return _load_official_format(arch, Path(path))
+    if key.endswith(OFFICIAL_FORMAT_SUFFIXES):
+        raise CheckpointError(
+            f"{key}: an official-format state dict needs its architecture: load '<architecture>:{key}' "
+            f"(architectures: {', '.join(list_architectures('*imagenet'))}, …)"
+        )
     weights_path, meta_path = checkpoint_paths(key)
     if not weights_path.exists() and not meta_path.exists():
         raise CheckpointError(f"{key}: no such model file or registered model (registered: {', '.join(registry.read_registry().models)})")
@@ -44,6 +57,27 @@ def load_model(name_or_path: str | Path = DEFAULT_MODEL) -> LoadedModel:
     load_state_into(model, read_weights(weights_path), str(weights_path))
     preprocess = Preprocess(size=metadata.input_size, resize=metadata.resize)
     return LoadedModel(weights_path.stem, model.eval(), metadata.class_names, preprocess, metadata, weights_path)
+
+
+def _load_official_format(arch: str, path: Path) -> LoadedModel:
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such file")
+    dataset = registry.get_dataset(get_spec(arch).dataset)
+    class_names = dataset.class_names()
+    model = _build(arch, {}, len(class_names), str(path))
+    load_state_into(model, read_official_state_dict(path), str(path))
+    metadata = ModelMetadata(
+        arch=arch,
+        arch_kwargs={},
+        class_names=class_names,
+        dataset=dataset.name,
+        input_size=dataset.preprocess.size,
+        resize=dataset.preprocess.resize,
+        logit_bias=model.logit_bias,
+        metrics={},
+        training={"source": str(path)},
+    )
+    return LoadedModel(f"{arch}:{path}", model.eval(), class_names, dataset.preprocess, metadata, path)
 
 
 def _load_registered(entry: registry.ModelEntry) -> LoadedModel:

@@ -24,6 +24,32 @@ def cifar_root() -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def imagenet_samples() -> Path:
+    """The 1,000 ImageNet sample images (one per class); tests needing them skip with the reason when absent."""
+    root = default_data_root() / "imagenet-samples"
+    if not (root / "n01440764").is_dir():
+        pytest.skip(f"ImageNet samples not found at {root} (set $BCOS_DATA_DIR to the folder holding imagenet-samples/)")
+    return root
+
+
+@pytest.fixture(scope="session")
+def official_format_file(tmp_path_factory):
+    """``make(name)``: a state dict in the official B-cos v2 release format with random weights, saved by the official
+    package (test-only), as a user's own fine-tuned model would be; the real weights cannot be downloaded here."""
+    bcos = pytest.importorskip("bcos", reason="the official bcos package writes the official-format files")
+    folder = tmp_path_factory.mktemp("official")
+
+    def make(name: str) -> Path:
+        path = folder / f"{name}_finetuned.pth"
+        if not path.exists():
+            torch.manual_seed(0)
+            torch.save(getattr(bcos.pretrained, name)(pretrained=False).eval().state_dict(), path)
+        return path
+
+    return make
+
+
 def relative_error(actual: torch.Tensor, expected: torch.Tensor) -> float:
     """max |a − e| / max(max |e|, 1e-6): the scale-aware error used for all oracle comparisons."""
     actual, expected = actual.detach(), expected.detach()

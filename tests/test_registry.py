@@ -36,6 +36,27 @@ def test_every_entry_is_consistent_data(name: str) -> None:
     assert (entry.location == "download") == (entry.format == "bcos-v2-pth") == bool(entry.url)
 
 
+@pytest.mark.parametrize("name", list(registry.read_registry().datasets))
+def test_every_data_set_names_its_classes_and_preprocessing(name: str) -> None:
+    dataset = registry.get_dataset(name)
+    models = [e for e in registry.read_registry().models.values() if e.dataset == name]
+    assert models, f"no model uses the data set {name}"
+    for entry in models:  # a model loaded by path with this data set's preprocessing sees what the registered ones see
+        assert entry.class_names() == dataset.class_names() and entry.preprocess == dataset.preprocess
+    assert dataset.smoothing % 2 == 1 and dataset.scan_images > 0
+
+
+def test_smoothing_follows_the_paper_per_data_set() -> None:
+    assert registry.dataset_smoothing("cifar10") == 3 and registry.dataset_smoothing("imagenet") == 15
+    assert registry.dataset_smoothing("my_own_data") == 3
+
+
+def test_a_model_with_an_unregistered_data_set_is_refused(registry_copy) -> None:
+    registry_copy.write_text(registry_copy.read_text().replace('dataset = "imagenet"', 'dataset = "imagenet21k"', 1))
+    with pytest.raises(ValueError, match="imagenet21k"):
+        registry.read_registry(registry_copy)
+
+
 def test_imagenet_class_names_are_package_data() -> None:
     names = registry.read_class_names("imagenet")
     assert len(set(names)) == 1000 and names[0] == "tench" and names[-1] == "toilet tissue"

@@ -3,8 +3,6 @@ and the contribution maps' colour bars match the data the browser received (Debi
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pytest
 import torch
@@ -16,7 +14,7 @@ from bcos_core.explain import delta_between
 from bcos_core.preprocessing import encode_images
 from bcos_core.render import explanation_to_rgba, rgba_over_background, symmetric_limit
 
-from .browser import ARTIFACTS, assert_no_errors, settle
+from .browser import assert_no_errors, assert_same_picture, drawn_pixels, settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 MODEL = "cifar10_fastnet_b2"
@@ -33,27 +31,6 @@ def _composite(expl: bcos_core.Explanation, background: str = "black") -> np.nda
     return rgba_over_background(explanation_to_rgba(expl.image, expl.linear_map, SMOOTH, PERCENTILE), background)
 
 
-def _drawn(page, key: str, shape: tuple[int, int], name: str) -> np.ndarray:  # noqa: F811
-    """The colours the browser shows for chart ``key``'s image, read from a screenshot at the centre of every image pixel."""
-    element = page.locator(f".st-key-{key} .imagelayer image").first
-    element.scroll_into_view_if_needed()
-    shot = np.asarray(Image.open(io.BytesIO(element.screenshot())).convert("RGB"))
-    ARTIFACTS.mkdir(exist_ok=True)
-    Image.fromarray(shot).save(ARTIFACTS / f"pixels_{name}_{key}.png")
-    rows = ((np.arange(shape[0]) + 0.5) * shot.shape[0] / shape[0]).astype(int)
-    cols = ((np.arange(shape[1]) + 0.5) * shot.shape[1] / shape[1]).astype(int)
-    return shot[rows][:, cols]
-
-
-def _assert_same_picture(drawn: np.ndarray, expected: np.ndarray, what: str) -> None:
-    difference = np.abs(drawn.astype(int) - expected.astype(int))
-    assert drawn.shape == expected.shape, what
-    # colour management and edge resampling may move a value by a few levels; an opaque or blurred drawing moves many
-    assert difference.mean() < 2.0 and np.percentile(difference, 99) <= 12, (
-        f"{what}: mean |Δ| {difference.mean():.2f}, 99th pct {np.percentile(difference, 99)}"
-    )
-
-
 def _open(page, url: str, name: str) -> None:  # noqa: F811
     page.goto(url, wait_until="domcontentloaded")
     settle(page)
@@ -66,7 +43,7 @@ def test_class_page_draws_the_composited_explanation(server, page, background: s
     loaded, x = _input(MODEL)
     _open(page, f"{server}/?image=sample:chelsea&cls=3&smooth={SMOOTH}&pct={PERCENTILE}&bg={background}", "classes")
     expected = _composite(bcos_core.explain(loaded.model, x, 3), background)
-    _assert_same_picture(_drawn(page, "rgba", expected.shape[:2], f"classes_{background}"), expected, f"class page on {background}")
+    assert_same_picture(drawn_pixels(page, "rgba", expected.shape[:2], f"classes_{background}"), expected, f"class page on {background}")
 
 
 def test_delta_page_draws_both_classes_and_the_delta(server, page) -> None:  # noqa: F811
@@ -75,7 +52,7 @@ def test_delta_page_draws_both_classes_and_the_delta(server, page) -> None:  # n
     first, second = bcos_core.explain_classes(loaded.model, x, [3, 5])
     for key, expl in (("first_rgba", first), ("second_rgba", second), ("delta_rgba", delta_between(first, second))):
         expected = _composite(expl)
-        _assert_same_picture(_drawn(page, key, expected.shape[:2], "delta"), expected, f"Δ page, {key}")
+        assert_same_picture(drawn_pixels(page, key, expected.shape[:2], "delta"), expected, f"Δ page, {key}")
 
 
 def test_gallery_draws_the_neuron_on_your_image(server, page) -> None:  # noqa: F811
@@ -84,7 +61,7 @@ def test_gallery_draws_the_neuron_on_your_image(server, page) -> None:  # noqa: 
     expl = bcos_core.explain_neuron(loaded.model, x, "block2.conv2", 5)
     top, left, bottom, right = expl.receptive_field
     expected = np.ascontiguousarray(_composite(expl)[top:bottom, left:right])
-    _assert_same_picture(_drawn(page, "own_rgba", expected.shape[:2], "gallery"), expected, "gallery, this neuron on your image")
+    assert_same_picture(drawn_pixels(page, "own_rgba", expected.shape[:2], "gallery"), expected, "gallery, this neuron on your image")
 
 
 def test_b_family_page_draws_every_members_own_explanation(server, page) -> None:  # noqa: F811
@@ -97,7 +74,7 @@ def test_b_family_page_draws_every_members_own_explanation(server, page) -> None
         loaded, x = _input(name)
         key = f"rgba_b{loaded.metadata.b:g}".replace(".", "_")
         expected = _composite(bcos_core.explain(loaded.model, x))
-        _assert_same_picture(_drawn(page, key, expected.shape[:2], "b_family"), expected, f"B family, {name}")
+        assert_same_picture(drawn_pixels(page, key, expected.shape[:2], "b_family"), expected, f"B family, {name}")
         _assert_colour_bar_fits_its_data(page, f"contrib_b{loaded.metadata.b:g}".replace(".", "_"))
 
 

@@ -123,7 +123,7 @@ def test_deletion_figure_draws_each_order_of_each_method(cifar_root) -> None:
     from bcos_core.attribution import BCOS
 
     loaded = load_model("cifar10_fastnet_b2")
-    crop = loaded.preprocess.to_array(Image.fromarray(load_image("data:test/cat/0001.jpg")))
+    crop = loaded.preprocess.to_array(Image.fromarray(load_image("data:cifar10/test/cat/0001.jpg")))
     figure = deletion_figure(deletion_curves("cifar10_fastnet_b2", crop, 3, (BCOS,)), "cat")
     assert [t.line.dash for t in figure.data] == [None, "dash", "dot"] and figure.data[0].name.endswith(")")
     assert list(figure.data[0].x) == pytest.approx([5.0 * i for i in range(21)])

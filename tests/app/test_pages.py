@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -140,16 +141,36 @@ def test_model_paths_only_where_the_operator_allows_them(tmp_path, monkeypatch) 
     assert at.error and "Cannot load model" in at.error[0].value
 
 
+def test_an_official_format_imagenet_model_by_path_explains_an_imagenet_sample(official_format_file, imagenet_samples, monkeypatch) -> None:
+    from app.settings import CHECKPOINT_PATHS_ENV_VAR
+
+    monkeypatch.setenv(CHECKPOINT_PATHS_ENV_VAR, "1")
+    path = official_format_file("resnet18")
+    at = _open(model=f"bcos_resnet18_imagenet:{path}", image="data:imagenet-samples/n01530575/n01530575_0.jpg", k="2")
+    assert at.sidebar.selectbox(key="model_choice").value == "Checkpoint file…"
+    assert at.sidebar.text_input(key="model_path").value == str(path)
+    assert at.sidebar.selectbox(key="model_arch").value == "bcos_resnet18_imagenet"
+    classes = at.sidebar.selectbox(key="data_class")
+    assert at.sidebar.radio[0].value == "Data set" and classes.format_func(classes.value) == "brambling" and len(classes.options) == 1000
+    assert at.select_slider(key="smooth").value == 15  # the paper's ImageNet smoothing
+    _assert_exact(at, "model's logit")
+    rgba = next(chart for chart in at.get("plotly_chart") if chart.proto.id.endswith("-rgba"))
+    image = json.loads(rgba.proto.spec)["data"][0]["z"]
+    assert (image["shape"] if isinstance(image, dict) else f"{len(image)}, {len(image[0])}, 3").startswith("224, 224")
+    at.sidebar.selectbox(key="model_choice").set_value("cifar10_fastnet_b2").run()
+    assert not at.exception and at.select_slider(key="smooth").value == 3  # back to the CIFAR-10 default
+
+
 def test_data_set_images_and_misclassified_button(cifar_root) -> None:
-    image = "data:test/cat/" + sorted(p.name for p in (cifar_root / "test" / "cat").iterdir())[7]
+    image = "data:cifar10/test/cat/" + sorted(p.name for p in (cifar_root / "test" / "cat").iterdir())[7]
     at = _open(image=image)
-    assert at.sidebar.radio[0].value == "Data set" and at.selectbox(key="data_class").value == "cat"
+    assert at.sidebar.radio[0].value == "Data set" and at.selectbox(key="data_class").value == 3
     _assert_exact(at, "model's logit")
     at.button(key="misclassified").click().run()
     assert not at.exception
     chosen = dict(at.query_params)["image"]
     chosen = chosen[0] if isinstance(chosen, list) else chosen
-    assert chosen.startswith("data:test/") and chosen != image
+    assert chosen.startswith("data:cifar10/test/") and chosen != image
 
 
 def test_a_new_image_starts_at_its_own_top_classes() -> None:
@@ -176,23 +197,25 @@ def test_delta_pair_follows_the_image_and_the_uncertain_jump_shows_the_named_pai
     named = rest.split(" (margin")[0].split(" vs ")
     jump.click().run()
     assert not at.exception
-    assert dict(at.query_params)["image"] in (f"data:test/{image_name}", [f"data:test/{image_name}"])
+    assert dict(at.query_params)["image"] in (f"data:cifar10/test/{image_name}", [f"data:cifar10/test/{image_name}"])
     shown = [at.selectbox(key=k).format_func(at.selectbox(key=k).value).split(" (")[0] for k in ("c1", "c2")]
     assert shown == named
 
 
 def test_the_image_number_shown_is_the_images_own(cifar_root) -> None:
-    at = _open(image="data:test/cat/0005.jpg")
-    assert at.selectbox(key="data_class").value == "cat" and at.number_input(key="data_pos").value == 5
+    at = _open(image="data:cifar10/test/cat/0005.jpg")
+    assert at.selectbox(key="data_class").value == 3 and at.number_input(key="data_pos").value == 5
     for position in (6, 7, 12):
         at.number_input(key="data_pos").set_value(position).run()
         assert not at.exception and at.number_input(key="data_pos").value == position
-        assert dict(at.query_params)["image"] in (f"data:test/cat/{position:04d}.jpg", [f"data:test/cat/{position:04d}.jpg"])
+        expected = f"data:cifar10/test/cat/{position:04d}.jpg"
+        assert dict(at.query_params)["image"] in (expected, [expected])
     at.button(key="misclassified").click().run()
     image = dict(at.query_params)["image"]
     image = image[0] if isinstance(image, list) else image
-    class_name, number = image.removeprefix("data:test/").split("/")
-    assert at.selectbox(key="data_class").value == class_name and at.number_input(key="data_pos").value == int(number[:4])
+    class_name, number = image.removeprefix("data:cifar10/test/").split("/")
+    shown_class = at.selectbox(key="data_class")
+    assert shown_class.format_func(shown_class.value) == class_name and at.number_input(key="data_pos").value == int(number[:4])
 
 
 def test_a_failing_page_shows_a_short_message_and_logs_the_traceback(monkeypatch, caplog) -> None:

@@ -50,6 +50,7 @@ class Gallery:
     path: Path
     samples: list[tuple[Path, int]] | None
     data_problem: str | None  # why images cannot be shown (None when they can)
+    class_names: list[str]  # the model's names for the index's classes (folder names such as ImageNet's wnids otherwise)
 
 
 @st.cache_resource(show_spinner="Loading the neuron index…", max_entries=4)
@@ -62,14 +63,16 @@ def open_gallery(model_name: str) -> Gallery:
             "a minute for 10,000 CIFAR images)"
         )
     index = load_index(paths[0])
-    index.check_matches(model_fingerprint(get_model(model_name).model))
+    loaded = get_model(model_name)
+    index.check_matches(model_fingerprint(loaded.model))
+    names = loaded.class_names if len(loaded.class_names) == len(index.class_names) else index.class_names
     root = default_data_root() / index.header["dataset"]["folder"]
     try:
         classes, samples = list_image_folder(root)
         index.check_matches(data_fp=dataset_fingerprint(root, classes, samples))
     except (FileNotFoundError, NeuronIndexError) as error:
-        return Gallery(index, paths[0], None, str(error))
-    return Gallery(index, paths[0], samples, None)
+        return Gallery(index, paths[0], None, str(error), names)
+    return Gallery(index, paths[0], samples, None, names)
 
 
 def indexed_layers(model_name: str) -> set[str]:
@@ -162,8 +165,9 @@ def _views(
 def neuron_top_explanations(model_name: str, layer: str, channel: int, count: int) -> tuple[list[ExplainedTop], float]:
     """The neuron's explained top images (``bcos_core.neuron_index.explain_top_images``) and their shared contribution
     colour limit; cached per neuron, independent of rendering."""
+    gallery = open_gallery(model_name)
     tops = explain_top_images(
-        get_model(model_name).model, open_gallery(model_name).index, layer, channel, count, lambda n: dataset_crop(model_name, n)
+        get_model(model_name).model, gallery.index, layer, channel, count, lambda n: dataset_crop(model_name, n), gallery.class_names
     )
     return tops, symmetric_limit([top.first.contributions for top in tops])
 

@@ -39,7 +39,7 @@ def neuron_grid(selection: Selection, gallery: Gallery, layer: str, labels: Conc
         st.caption(f"{len(order)} labelled neurons of {layer} match “{query}” ({len(labels.search(query))} in all layers)")
     channels = gallery.index.layers[layer].channels
     st.button("🎲 Random neuron", key="random_neuron", on_click=lambda: open_neuron(layer, random.randrange(channels)))
-    classes = gallery.index.class_names
+    classes = gallery.class_names
     stats = gallery.index.layers[layer]
     top_class = stats.class_histogram(len(classes)).argmax(1).numpy()
     columns = st.columns(GRID_COLUMNS)
@@ -73,7 +73,7 @@ def neuron_page(selection: Selection, gallery: Gallery, layer: str, channel: int
     st.button("← All neurons of this layer", key="back_to_grid", on_click=open_neuron, args=(layer, None))
     st.subheader(f"{layer} · channel {channel}" + (f" · “{labels.get(layer, channel)}”" if labels.get(layer, channel) else ""))
     label_editor(gallery, layer, channel, labels)
-    classes = gallery.index.class_names
+    classes = gallery.class_names
     left, right = st.columns(2)
     left.plotly_chart(figures.class_histogram_figure(classes, stats.class_histogram(len(classes))[channel].numpy()), key="class_hist")
     smallest_top = float(stats.top_values[channel, -1])

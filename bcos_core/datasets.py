@@ -19,6 +19,16 @@ def default_data_root() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
+def folder_label(root: str | Path) -> str:
+    """How an index names its image folder: the path inside the data folder ("cifar10/test", "imagenet-samples") so
+    that it moves with ``$BCOS_DATA_DIR``, or the absolute path of a folder elsewhere."""
+    root = Path(root).resolve()
+    try:
+        return root.relative_to(default_data_root().resolve()).as_posix()
+    except ValueError:
+        return root.as_posix()
+
+
 def list_image_folder(root: str | Path) -> tuple[list[str], list[tuple[Path, int]]]:
     """Class names (sorted folder names) and (path, class index) samples, in a stable order."""
     root = Path(root)

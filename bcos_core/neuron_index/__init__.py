@@ -8,8 +8,10 @@ Command line: ``python -m bcos_core.neuron_index build|merge|info`` (see ``--hel
 """
 
 import os
+import re
 from pathlib import Path
 
+from ..datasets import folder_label
 from ..zoo import ASSETS_DIR
 from ._build import build_index, shard_range
 from ._stats import HISTOGRAM_EDGES, LayerStats
@@ -26,16 +28,29 @@ def user_index_dir() -> Path:
     return Path(os.environ.get(INDEX_DIR_ENV_VAR) or ASSETS_DIR.parent / ".cache" / "neuron_index")
 
 
+def _file_safe(text: str) -> str:
+    """``text`` usable in a file name (model references such as ``bcos_resnet50_imagenet:/runs/x.pth`` hold / and :)."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")
+
+
 def default_index_path(model_name: str, data_root: str | Path) -> Path:
-    """``<user index dir>/<model>.<dataset>-<split>.safetensors``, e.g. ``cifar10_fastnet_b2.cifar10-test.safetensors``."""
-    root = Path(data_root).resolve()
-    return user_index_dir() / f"{model_name}.{root.parent.name}-{root.name}.safetensors"
+    """``<user index dir>/<model>.<folder>.safetensors``, e.g. ``cifar10_fastnet_b2.cifar10-test.safetensors``."""
+    return user_index_dir() / f"{_file_safe(model_name)}.{_file_safe(folder_label(data_root))}.safetensors"
 
 
 def find_indexes(model_name: str) -> list[Path]:
-    """Index files for a model: the user's builds first, then the shipped ones."""
-    pattern = f"{model_name}.*.safetensors"
-    return sorted(user_index_dir().glob(pattern)) + sorted(SHIPPED_INDEX_DIR.glob(pattern))
+    """Finished index files for a model (not the shards of a build): the user's builds first, then the shipped ones."""
+    pattern = f"{_file_safe(model_name)}.*.safetensors"
+    found = sorted(user_index_dir().glob(pattern)) + sorted(SHIPPED_INDEX_DIR.glob(pattern))
+    return [path for path in found if not SHARD_SUFFIX.search(path.name)]
+
+
+SHARD_SUFFIX = re.compile(r"\.shard\d+of\d+\.safetensors$")
+
+
+def shard_path(out: Path, shard: tuple[int, int]) -> Path:
+    """Where shard i of n of a build writing ``out`` goes: ``<out stem>.shard<i>of<n>.safetensors``."""
+    return out.with_name(out.name.removesuffix(".safetensors") + f".shard{shard[0]}of{shard[1]}.safetensors")
 
 
 __all__ = [
@@ -54,6 +69,7 @@ __all__ = [
     "default_index_path",
     "explain_top_images",
     "find_indexes",
+    "shard_path",
     "labels_path",
     "load_index",
     "merge_indexes",

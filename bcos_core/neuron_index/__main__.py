@@ -1,12 +1,15 @@
 """Build, merge and inspect neuron indexes.
 
   python -m bcos_core.neuron_index build --model cifar10_fastnet_b2 [--data DIR] [--layers a,b] [--k 32] [--out F]
-  python -m bcos_core.neuron_index build ... --shard 0/2 --out part0.safetensors    (one of n processes)
-  python -m bcos_core.neuron_index merge --out index.safetensors part0.safetensors part1.safetensors
-  python -m bcos_core.neuron_index info index.safetensors
+  python -m bcos_core.neuron_index build ... --shard 0/2       (one of n processes: writes F's .shard0of2 file)
+  python -m bcos_core.neuron_index merge --out F F.shard0of2.safetensors F.shard1of2.safetensors
+  torchrun --nproc_per_node 4 -m bcos_core.neuron_index build ...   (one shard per process, merged into F)
+  python -m bcos_core.neuron_index info F
 
-A build interrupted (Ctrl-C, killed) continues where its last save stopped when run again with the same
-arguments. Under ``torchrun`` the shard defaults to this process's rank / world size.
+The data folder defaults to the model's data set in the data folder (``registry.toml``: cifar10/test,
+imagenet-samples). A build interrupted (Ctrl-C, killed) continues where its last save stopped when run again with
+the same arguments, shard by shard. Under ``torchrun`` each process indexes the shard of its rank, waits for the
+others, and rank 0 merges the shards into the index file (and removes them).
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ from pathlib import Path
 import torch
 
 from ..datasets import default_data_root
+from ..registry import get_dataset
 from ..zoo import DEFAULT_MODEL, load_model
-from . import NeuronIndexError, build_index, default_index_path, load_index, merge_indexes
+from . import NeuronIndexError, build_index, default_index_path, load_index, merge_indexes, shard_path
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -33,9 +37,10 @@ def _shard(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(f"expected i/n such as 0/4, got {text!r}") from None
 
 
-def _default_shard() -> tuple[int, int]:
-    """The torchrun rank / world size, or the whole dataset."""
-    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+def _torchrun_shard() -> tuple[int, int] | None:
+    """This process's rank / world size when started by ``torchrun`` with several processes."""
+    world = int(os.environ.get("WORLD_SIZE", 1))
+    return (int(os.environ["RANK"]), world) if world > 1 and "RANK" in os.environ else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,12 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     build = commands.add_parser("build", help="index a model's neurons over an image folder")
     build.add_argument("--model", default=DEFAULT_MODEL, help="shipped model name, checkpoint path or official model")
-    build.add_argument("--data", type=Path, help="ImageFolder root (default: $BCOS_DATA_DIR/cifar10/test)")
+    build.add_argument("--data", type=Path, help="ImageFolder root (default: the model's data set in $BCOS_DATA_DIR)")
     build.add_argument("--layers", help="comma-separated module names (default: every B-cos layer)")
     build.add_argument("--k", type=int, default=32, help="images kept per channel")
-    build.add_argument("--shard", type=_shard, default=None, help="i/n: index only the i-th of n contiguous parts")
+    build.add_argument("--shard", type=_shard, default=None, help="i/n: index only the i-th of n contiguous parts (torchrun: its rank)")
     build.add_argument("--batch-size", type=int, default=250)
     build.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    build.add_argument("--device", default="cpu", help="cpu, or cuda (under torchrun each process takes the GPU of its LOCAL_RANK)")
     build.add_argument("--out", type=Path, help="index file (default: .cache/neuron_index/<model>.<data>.safetensors)")
     merge = commands.add_parser("merge", help="merge the shards of one build")
     merge.add_argument("--out", type=Path, required=True)
@@ -71,12 +77,16 @@ def main(argv: list[str] | None = None) -> int:
 def _build(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
-    data = args.data or default_data_root() / "cifar10" / "test"
     loaded = load_model(args.model)
-    shard = args.shard or _default_shard()
-    out = args.out or default_index_path(loaded.name, data)
-    if shard[1] > 1 and args.out is None:
-        out = out.with_name(out.name.replace(".safetensors", f".shard{shard[0]}of{shard[1]}.safetensors"))
+    device = torch.device(args.device)
+    if device.type == "cuda" and device.index is None and "LOCAL_RANK" in os.environ:
+        device = torch.device("cuda", int(os.environ["LOCAL_RANK"]))
+    loaded.model.to(device)
+    data = args.data or default_data_root() / get_dataset(loaded.metadata.dataset).images
+    torchrun = _torchrun_shard() if args.shard is None else None
+    shard = args.shard or torchrun or (0, 1)
+    final = args.out or default_index_path(loaded.name, data)
+    out = shard_path(final, shard) if shard[1] > 1 else final
     layers = args.layers.split(",") if args.layers else None
     started = time.perf_counter()
     index = build_index(
@@ -85,7 +95,28 @@ def _build(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - started
     images = index.header["image_range"][1] - index.header["image_range"][0]
     print(json.dumps({"index": str(out), "images": images, "layers": len(index.layers), "seconds": round(seconds, 2)}))
+    if torchrun:
+        _merge_when_all_done(final, shard)
     return 0
+
+
+def _merge_when_all_done(final: Path, shard: tuple[int, int]) -> None:
+    """Under torchrun: wait for every shard (a barrier over gloo, no GPU needed); rank 0 merges them into ``final``."""
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo")
+    try:
+        dist.barrier()
+        if shard[0] == 0:
+            parts = [shard_path(final, (i, shard[1])) for i in range(shard[1])]
+            merged = merge_indexes([load_index(path) for path in parts])
+            merged.save(final)
+            for path in parts:
+                path.unlink()
+            print(json.dumps({"index": str(final), "shards": len(parts), "images": merged.header["dataset"]["num_images"]}))
+        dist.barrier()  # the other ranks end once the merged index exists
+    finally:
+        dist.destroy_process_group()
 
 
 def _merge(args: argparse.Namespace) -> int:

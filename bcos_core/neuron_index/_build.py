@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
-from ..datasets import dataset_fingerprint, list_image_folder
+from ..datasets import dataset_fingerprint, folder_label, list_image_folder
 from ..layers import explorable_layers, forward_to, running_statistics
 from ..preprocessing import Preprocess
 from ._stats import LayerStats
@@ -45,7 +45,7 @@ def _channel_maxima(output: Tensor) -> tuple[Tensor, Tensor, tuple[int, int]]:
     """Per-image, per-channel maximum over positions, its flat position, and the map size, for (N, C[, H, W])."""
     flat = output.detach().float().flatten(2) if output.dim() > 2 else output.detach().float()[..., None]
     values, positions = flat.max(2)
-    return values, positions, tuple(output.shape[2:]) if output.dim() == 4 else (1, 1)
+    return values.cpu(), positions.cpu(), tuple(output.shape[2:]) if output.dim() == 4 else (1, 1)
 
 
 def build_index(
@@ -67,7 +67,8 @@ def build_index(
 
     With ``out_path`` the partial index is saved every ``save_every`` batches and a build that finds an
     unfinished index of the same model, data, layers, k and shard there continues from it. Memory is
-    O(channels · k) per layer, independent of the number of images.
+    O(channels · k) per layer, independent of the number of images. Images go to the model's device (a GPU when
+    the model is on one); the statistics stay on the CPU.
     """
     root = Path(data_root)
     classes, samples = list_image_folder(root)
@@ -82,7 +83,7 @@ def build_index(
     header = {
         "model": {"name": model_name, "fingerprint": model_fingerprint(model)},
         "dataset": {
-            "folder": f"{root.parent.name}/{root.name}",
+            "folder": folder_label(root),
             "fingerprint": dataset_fingerprint(root, classes, samples),
             "num_images": len(samples),
             "classes": classes,
@@ -95,14 +96,20 @@ def build_index(
     }
     index = _resume(out_path, header) or NeuronIndex(header)
     first = index.header["next_image"]
-    loader = DataLoader(_ImageFiles(samples[first:stop], first, preprocess), batch_size=batch_size, num_workers=num_workers)
+    device = next(model.parameters()).device
+    loader = DataLoader(
+        _ImageFiles(samples[first:stop], first, preprocess),
+        batch_size=batch_size,
+        num_workers=num_workers,
+        pin_memory=device.type == "cuda",
+    )
     with (
         torch.inference_mode(),
         running_statistics(model),
         tqdm(total=stop - start, initial=first - start, unit="img", desc=f"indexing {model_name}", disable=not progress) as bar,
     ):
         for step, (images, labels, numbers) in enumerate(loader, 1):
-            outputs = forward_to(model, images, layers)
+            outputs = forward_to(model, images.to(device, non_blocking=True), layers)
             for name in layers:
                 maxima, positions, map_size = _channel_maxima(outputs[name])
                 if name not in index.layers:

@@ -3,7 +3,7 @@ neuron's exact explanation at its stored maximum (and at a clearly separate seco
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,10 +58,18 @@ class ExplainedTop:
 
 
 def explain_top_images(
-    model: nn.Module, index: NeuronIndex, layer: str, channel: int, count: int, crop_of: Callable[[int], np.ndarray]
+    model: nn.Module,
+    index: NeuronIndex,
+    layer: str,
+    channel: int,
+    count: int,
+    crop_of: Callable[[int], np.ndarray],
+    class_names: Sequence[str] | None = None,
 ) -> list[ExplainedTop]:
     """The neuron's top ``count`` images (``crop_of`` gives the model's crop of an image number) explained at their
-    stored maxima in one batched pass, and at second peaks where clearly separate in a second pass."""
+    stored maxima in one batched pass, and at second peaks where clearly separate in a second pass. Labels are named by
+    ``class_names`` (default: the index's folder names, e.g. ImageNet's wnids)."""
+    class_names = class_names or index.class_names
     stats = index.layers[layer]
     numbers = [int(i) for i in stats.top_images[channel, :count] if i >= 0]
     if not numbers:
@@ -75,6 +83,6 @@ def explain_top_images(
     wanted = [i for i, s in enumerate(seconds) if s is not None]
     second_expl = dict(zip(wanted, explain_neurons(model, images[wanted], layer, channel, [seconds[i] for i in wanted]))) if wanted else {}
     return [
-        ExplainedTop(number, index.class_names[int(stats.top_labels[channel, slot])], crop, expl, second_expl.get(slot))
+        ExplainedTop(number, class_names[int(stats.top_labels[channel, slot])], crop, expl, second_expl.get(slot))
         for slot, (number, crop, expl) in enumerate(zip(numbers, crops, explanations))
     ]

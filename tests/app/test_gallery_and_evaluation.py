@@ -143,3 +143,21 @@ def test_gallery_tiles_redraw_without_explaining_again(cifar_root, own_index, mo
     at.select_slider(key="smooth").set_value(9).run()
     assert not at.exception and len(calls) == explained  # the tiles were redrawn from the cached explanations
     assert [image.proto for image in at.get("image")] != shown and before
+
+
+def test_an_imagenet_gallery_builds_and_names_classes(official_format_file, imagenet_samples, tmp_path, monkeypatch) -> None:
+    from app.settings import CHECKPOINT_PATHS_ENV_VAR
+    from bcos_core.neuron_index.__main__ import main as index_cli
+
+    model = f"bcos_resnet18_imagenet:{official_format_file('resnet18')}"
+    monkeypatch.setenv(INDEX_DIR_ENV_VAR, str(tmp_path))
+    monkeypatch.setenv(CHECKPOINT_PATHS_ENV_VAR, "1")
+    assert index_cli(["build", "--model", model, "--layers", "conv1", "--k", "8", "--batch-size", "100"]) == 0  # the model's data set
+    open_gallery.clear()
+    at = _open("app_pages/neuron_gallery.py", model=model, g_layer="conv1", neuron="3")
+    tiles = at.get("image")
+    assert len(tiles) >= 8 and not at.error
+    captions = [image.caption for tile in tiles for image in tile.proto.imgs if "2nd peak" not in image.caption]
+    names = set(open_gallery(model).class_names)
+    assert captions and all(caption.split(" · ")[0] in names for caption in captions), captions  # "brambling", not "n01530575"
+    open_gallery.clear()

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,14 +20,19 @@ from bcos_core.neuron_index import (
     NeuronIndexError,
     StaleIndexError,
     build_index,
+    find_indexes,
     load_index,
     merge_indexes,
     model_fingerprint,
+    shard_path,
     shard_range,
 )
 from bcos_core.neuron_index.__main__ import main as cli
 
+from .conftest import CLASSES
+
 K = 5
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _all_activations(model, root, preprocess, layers) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
@@ -65,6 +74,18 @@ def test_top_k_and_statistics_equal_brute_force(small_model, image_folder, prepr
         assert stats.class_histogram(3).sum(1).tolist() == [K] * flat.shape[1]
 
 
+def _assert_same_index(merged, whole, rtol: float = 1e-12) -> None:
+    """Equal indexes; float sums up to ``rtol`` (the order of float64 additions, or other processes' thread counts)."""
+    for name, stats in whole.layers.items():
+        for field, value in stats.tensors(name).items():
+            other = merged.layers[name].tensors(name)[field]
+            if value.is_floating_point():
+                assert torch.allclose(value, other, rtol=rtol, atol=0), field
+            else:
+                assert torch.equal(value, other), field
+        assert merged.layers[name].images_seen == whole.layers[name].images_seen
+
+
 def test_two_shards_merged_equal_one_pass(small_model, image_folder, preprocess, tmp_path) -> None:
     whole = build_index(small_model, "small", image_folder, preprocess, k=K, batch_size=4, num_workers=0, progress=False)
     parts = [
@@ -85,14 +106,7 @@ def test_two_shards_merged_equal_one_pass(small_model, image_folder, preprocess,
     assert [p.header["image_range"] for p in parts] == [[0, 13], [13, 27]]
     merged = merge_indexes([load_index(tmp_path / "p1.safetensors"), load_index(tmp_path / "p0.safetensors")])
     assert merged.header["image_range"] == [0, 27] and merged.complete
-    for name, stats in whole.layers.items():
-        for field, value in stats.tensors(name).items():
-            other = merged.layers[name].tensors(name)[field]
-            if value.dtype == torch.float64:  # sums of the maxima: equal up to the order of float64 additions
-                assert torch.allclose(value, other, rtol=1e-12, atol=0), field
-            else:
-                assert torch.equal(value, other), field
-        assert merged.layers[name].images_seen == 27
+    _assert_same_index(merged, whole)
     with pytest.raises(NeuronIndexError, match="shards 0…1"):
         merge_indexes([parts[0], parts[0]])
 
@@ -151,14 +165,14 @@ def test_shard_ranges_cover_the_data_without_overlap() -> None:
 
 
 def test_cli_builds_in_shards_merges_and_reports(image_folder, tmp_path, capsys) -> None:
-    parts = [tmp_path / f"part{i}.safetensors" for i in range(2)]
-    for i, part in enumerate(parts):
+    out = tmp_path / "index.safetensors"
+    for i in range(2):
         assert (
-            cli(
-                ["build", "--data", str(image_folder), "--layers", "stem,block1.conv2", "--k", "4", "--shard", f"{i}/2", "--out", str(part)]
-            )
+            cli(["build", "--data", str(image_folder), "--layers", "stem,block1.conv2", "--k", "4", "--shard", f"{i}/2", "--out", str(out)])
             == 0
         )
+    parts = [shard_path(out, (i, 2)) for i in range(2)]
+    assert all(part.exists() for part in parts) and not out.exists()  # each shard its own file, whatever --out says
     assert cli(["merge", "--out", str(tmp_path / "merged.safetensors"), *map(str, parts)]) == 0
     assert cli(["info", str(tmp_path / "merged.safetensors")]) == 0
     info = capsys.readouterr().out.strip().split("\n", 3)[-1]
@@ -167,7 +181,7 @@ def test_cli_builds_in_shards_merges_and_reports(image_folder, tmp_path, capsys)
     assert "no layers ['nope']" in capsys.readouterr().err
 
 
-def test_exported_image_folder_is_indexable(small_model, preprocess, tmp_path) -> None:
+def test_exported_image_folder_is_indexable(small_model, preprocess, tmp_path, monkeypatch) -> None:
     from bcos_core.datasets import export_image_folder
 
     rng = np.random.default_rng(1)
@@ -177,5 +191,26 @@ def test_exported_image_folder_is_indexable(small_model, preprocess, tmp_path) -
     assert classes == ["a", "b", "c"] and len(listed) == 12
     first = next(p for p, label in listed if label == 0)
     assert np.array_equal(np.asarray(Image.open(first)), np.asarray(samples[0][0]))  # lossless
+    monkeypatch.setenv("BCOS_DATA_DIR", str(tmp_path))  # the index names its folder inside the data folder
     index = build_index(small_model, "small", tmp_path / "set" / "test", preprocess, k=3, num_workers=0, progress=False)
     assert index.header["dataset"]["folder"] == "set/test" and index.complete
+
+
+def test_torchrun_builds_one_shard_per_process_and_merges_them(small_model, image_folder, preprocess, tmp_path, monkeypatch) -> None:
+    from bcos_core.checkpoints import ModelMetadata, save_model
+
+    model_file = save_model(
+        small_model,
+        tmp_path / "small",
+        ModelMetadata("bcos_fastnet_cifar10", {"widths": [8, 8, 16, 16]}, list(CLASSES), "toyset", 32, small_model.logit_bias),
+    )
+    monkeypatch.setenv("BCOS_INDEX_DIR", str(tmp_path / "indexes"))
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "bcos_core.neuron_index"]
+    command += ["build", "--model", str(model_file), "--data", str(image_folder), "--k", str(K), "--batch-size", "4"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    (found,) = find_indexes("small")  # the merged index only: the shard files were removed
+    merged = load_index(found)
+    assert merged.complete and merged.header["dataset"]["num_images"] == 27
+    single = build_index(small_model, "small", image_folder, preprocess, k=K, batch_size=4, num_workers=0, progress=False)
+    _assert_same_index(merged, single, rtol=1e-5)  # torchrun runs one torch thread per process: float32 sums in another order

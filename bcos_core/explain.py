@@ -71,12 +71,22 @@ def _as_single_image(image: Tensor) -> Tensor:
     return image.detach().clone().float()
 
 
-def _linear_maps(outputs: Tensor, image: Tensor) -> Tensor:
-    """(k, C, H, W) rows of W(x) for the k scalars in ``outputs``: one batched backward pass."""
-    if outputs.numel() == 1:
+CLASS_CHUNK = 32  # scalars per batched backward pass: the pass's memory grows with it, so 1,000 classes take 32 passes
+
+
+def _linear_maps(outputs: Tensor, image: Tensor, chunk: int) -> Tensor:
+    """(k, C, H, W) rows of W(x) for the k scalars in ``outputs``: batched backward passes of at most ``chunk`` scalars
+    each through the one graph of the forward pass (memory bounded, however many classes)."""
+    k = outputs.numel()
+    if k == 1:
         return torch.autograd.grad(outputs.reshape(()), image)[0][None]
-    one_hots = torch.eye(outputs.numel(), dtype=outputs.dtype)
-    return torch.autograd.grad(outputs, image, grad_outputs=one_hots, is_grads_batched=True)[0]
+    maps = []
+    for start in range(0, k, chunk):
+        stop = min(start + chunk, k)
+        one_hots = torch.zeros(stop - start, k, dtype=outputs.dtype)
+        one_hots[:, start:stop] = torch.eye(stop - start, dtype=outputs.dtype)
+        maps.append(torch.autograd.grad(outputs, image, grad_outputs=one_hots, is_grads_batched=True, retain_graph=stop < k)[0])
+    return torch.cat(maps)
 
 
 def _logit_bias(model: nn.Module) -> float:
@@ -89,19 +99,22 @@ def class_logits(model: nn.Module, image: Tensor) -> Tensor:
         return model(_as_single_image(image)[None])[0]
 
 
-def explain_classes(model: nn.Module, image: Tensor, targets: Sequence[int] | str = "all") -> list[Explanation]:
-    """Explain several classes from one forward pass and one batched backward pass.
+def explain_classes(
+    model: nn.Module, image: Tensor, targets: Sequence[int] | str = "all", *, class_chunk: int = CLASS_CHUNK
+) -> list[Explanation]:
+    """Explain several classes from one forward pass and batched backward passes (``class_chunk`` classes each).
 
     Args:
         model: a B-cos classifier (explanation mode is switched on for the call only).
         image: (C, H, W) or (1, C, H, W) encoded input.
         targets: class indices, ``"all"``, or ``"top<k>"`` (e.g. ``"top5"``) by logit.
+        class_chunk: classes per backward pass; bounds the memory of the pass (the maps themselves are k·C·H·W).
     """
     x = _as_single_image(image).requires_grad_(True)
     with running_statistics(model), explanation_mode(model), torch.enable_grad():
         logits = model(x[None])[0]
         classes = _resolve_targets(targets, logits)
-        maps = _linear_maps(logits[classes], x)
+        maps = _linear_maps(logits[classes], x, class_chunk)
     bias = _logit_bias(model)
     x, logits = x.detach(), logits.detach()
     return [Explanation(c, float(logits[c]), bias, linear_map, (x * linear_map).sum(0), x) for c, linear_map in zip(classes, maps)]

@@ -32,6 +32,29 @@ def test_batched_classes_equal_single_explanations(model) -> None:
         torch.testing.assert_close(expl.linear_map, single.linear_map, rtol=1e-5, atol=1e-8)
 
 
+def test_classes_in_chunks_equal_one_batched_pass(model) -> None:
+    x = _image()
+    whole = bcos_core.explain_classes(model, x, "all", class_chunk=32)
+    chunked = bcos_core.explain_classes(model, x, "all", class_chunk=3)  # passes of 3, 3, 3 and 1 class
+    for a, b in zip(whole, chunked, strict=True):
+        assert a.target == b.target
+        torch.testing.assert_close(a.linear_map, b.linear_map, rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("b", [2.0, 2.5])
+def test_normal_mode_batched_gradients_equal_one_class_at_a_time(b: float) -> None:
+    """Outside explanation mode the gradient also differentiates the B-cos scale; batching it over classes
+    (``is_grads_batched``, vmap under the hood) works for the fused B = 2 path and the general one."""
+    model = random_model("bcos_fastnet_cifar10", widths=(8, 8, 16, 16), b=b)
+    x = _image()[None].requires_grad_(True)
+    with bcos_core.layers.running_statistics(model):
+        logits = model(x)[0]
+    batched = torch.autograd.grad(logits[:4], x, grad_outputs=torch.eye(4), is_grads_batched=True, retain_graph=True)[0]
+    for c in range(4):
+        single = torch.autograd.grad(logits[c], x, retain_graph=True)[0]
+        torch.testing.assert_close(batched[c], single, rtol=1e-5, atol=1e-7)
+
+
 def test_default_target_is_prediction_and_caller_tensor_untouched(model) -> None:
     x = _image()
     expl = bcos_core.explain(model, x[None])

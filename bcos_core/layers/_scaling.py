@@ -24,7 +24,9 @@ class _BcosScaleB2(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:  # type: ignore[override]
         linear, norm = ctx.saved_tensors
-        grad_times_scale = linear.abs().div_(norm).mul_(grad)  # g·|lin|/n, reused by both gradients
+        # g·|lin|/n, reused by both gradients; out of place in g, so that batched gradients (is_grads_batched, vmap),
+        # where g carries a batch dimension that |lin|/n lacks, work too
+        grad_times_scale = linear.abs().div_(norm) * grad
         grad_norm = None
         if ctx.needs_input_grad[1]:  # d(lin·|lin|/n)/dn = −lin·|lin|/n²
             grad_norm = (grad_times_scale * linear).div_(norm).neg_().sum_to_size(norm.shape)

@@ -1,9 +1,10 @@
-"""Forward+backward time of our BcosConv2d vs nn.Conv2d vs the official bcos layer, in one run (JSON).
+"""Forward+backward time of our BcosConv2d vs nn.Conv2d vs the official bcos layer, interleaved in one run (JSON).
 
-    python -m benchmarks.bench_layers [--threads 2]
+    python -m benchmarks.bench_layers [--threads 2] [--repeats 7]
 
-Shapes: 64→64 channels, 3×3, padding 1, batch 64, 32×32 and 56×56, B = 2 and 2.5. "ours_compiled" is the
-same layer under torch.compile (what training uses).
+Shapes: 64→64 channels, 3×3, padding 1, batch 64, 32×32 and 56×56, B = 2 and 2.5. "ours_compiled" is the same
+layer under torch.compile (what training uses; its warm-up, the compilation, is timed separately). Every round runs
+each variant once; ratios are the median of the per-round ratios with their range.
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import statistics
+import time
 
 import torch
 from torch import nn
 
 from bcos_core.layers import BcosConv2d
 
-from ._timing import median_seconds
+from ._timing import interleaved_seconds, machine, ratio
 
 
 def _fwd_bwd(layer: nn.Module, x: torch.Tensor):
@@ -30,27 +33,37 @@ def _fwd_bwd(layer: nn.Module, x: torch.Tensor):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     import bcos  # the reference implementation; a test/benchmark dependency only
 
+    before = machine()
     results = []
     for size in (32, 56):
         x = torch.randn(64, 64, size, size, requires_grad=True)
-        conv = nn.Conv2d(64, 64, 3, padding=1, bias=False)
-        conv_ms = 1000 * median_seconds(_fwd_bwd(conv, x), args.repeats)
         for b in (2.0, 2.5):
             ours = BcosConv2d(64, 64, 3, padding=1, b=b)
             reference = bcos.modules.BcosConv2d(64, 64, 3, padding=1, b=b)
             reference.linear.weight.data.copy_(ours.weight.data)
-            row = {"size": size, "b": b, "conv2d_ms": round(conv_ms, 2)}
-            row["ours_ms"] = round(1000 * median_seconds(_fwd_bwd(ours, x), args.repeats), 2)
-            row["ours_compiled_ms"] = round(1000 * median_seconds(_fwd_bwd(torch.compile(ours), x), args.repeats, warmup=3), 2)
-            row["reference_ms"] = round(1000 * median_seconds(_fwd_bwd(reference, x), args.repeats), 2)
-            row["ours_vs_conv2d"] = round(row["ours_ms"] / conv_ms, 3)
-            row["ours_compiled_vs_conv2d"] = round(row["ours_compiled_ms"] / conv_ms, 3)
-            row["ours_vs_reference"] = round(row["ours_ms"] / row["reference_ms"], 3)
+            compiled = torch.compile(ours)
+            started = time.perf_counter()
+            _fwd_bwd(compiled, x)()
+            compile_s = time.perf_counter() - started
+            times = interleaved_seconds(
+                {
+                    "conv2d": _fwd_bwd(nn.Conv2d(64, 64, 3, padding=1, bias=False), x),
+                    "ours": _fwd_bwd(ours, x),
+                    "ours_compiled": _fwd_bwd(compiled, x),
+                    "reference": _fwd_bwd(reference, x),
+                },
+                args.repeats,
+            )
+            row = {"size": size, "b": b, **{f"{k}_ms": round(1000 * statistics.median(v), 2) for k, v in times.items()}}
+            row["ours_vs_conv2d"] = ratio(times, "ours", "conv2d")
+            row["ours_compiled_vs_conv2d"] = ratio(times, "ours_compiled", "conv2d")
+            row["ours_vs_reference"] = ratio(times, "ours", "reference")
+            row["compile_warmup_s"] = round(compile_s, 1)
             results.append(row)
     print(
         json.dumps(
@@ -59,8 +72,11 @@ def main() -> None:
                 "batch": 64,
                 "channels": 64,
                 "threads": args.threads,
+                "repeats": args.repeats,
                 "cpu": platform.processor() or platform.machine(),
                 "torch": torch.__version__,
+                "before": before,
+                "after": machine(),
                 "results": results,
             },
             indent=2,

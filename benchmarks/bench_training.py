@@ -1,25 +1,29 @@
-"""Training throughput (images/s) of our CIFAR ResNet-20 vs the reference ``bcos`` cifar10_resnet20 (JSON).
+"""Training steps of our CIFAR ResNet-20 vs the reference ``bcos`` cifar10_resnet20, interleaved (JSON, images/s).
 
-    python -m benchmarks.bench_training [--threads 2] [--batch 128]
+    python -m benchmarks.bench_training [--threads 2] [--batch 128] [--steps 7] [--bf16]
 
-Same batch, same machine, same loss and optimiser, one run. Ours is measured as written (eager, fp32) and
-with the training script's fast settings (bfloat16 autocast + torch.compile); the shipped FastNet is listed too.
+Same batch, same loss and optimiser; every round runs one step of each variant. Ours is measured as written
+(eager, fp32) and compiled (torch.compile, what the training script uses; compilation timed separately); the
+shipped FastNet compiled too. ``--bf16`` adds bfloat16 autocast to the compiled variants (fast only on CPUs with
+native bf16, e.g. AMX; emulated elsewhere).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
+import time
 
 import torch
 
 from bcos_core.models import build_model
 from training.losses import bce_loss
 
-from ._timing import median_seconds
+from ._timing import interleaved_seconds, machine, ratio
 
 
-def _images_per_second(model: torch.nn.Module, batch: int, bf16: bool, compiled: bool, steps: int) -> float:
+def _step(model: torch.nn.Module, batch: int, bf16: bool, compiled: bool):
     model.train()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     forward = torch.compile(model) if compiled else model
@@ -33,34 +37,46 @@ def _images_per_second(model: torch.nn.Module, batch: int, bf16: bool, compiled:
         loss.backward()
         optimizer.step()
 
-    return batch / median_seconds(step, steps, warmup=3 if compiled else 2)
+    return step
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch", type=int, default=128)
-    parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=7)
+    parser.add_argument("--bf16", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     import bcos
 
     norm = bcos.modules.norms.NoBias(bcos.modules.norms.BatchNormUncentered2d)
-    rows = {
-        "reference_resnet20_fp32": _images_per_second(bcos.models.cifar10_resnet20(norm_layer=norm), args.batch, False, False, args.steps),
-        "ours_resnet20_fp32": _images_per_second(build_model("bcos_resnet20_cifar10"), args.batch, False, False, args.steps),
-        "ours_resnet20_bf16_compiled": _images_per_second(build_model("bcos_resnet20_cifar10"), args.batch, True, True, args.steps),
-        "ours_fastnet_bf16_compiled": _images_per_second(build_model("bcos_fastnet_cifar10"), args.batch, True, True, args.steps),
+    steps = {
+        "reference_resnet20_fp32": _step(bcos.models.cifar10_resnet20(norm_layer=norm), args.batch, False, False),
+        "ours_resnet20_fp32": _step(build_model("bcos_resnet20_cifar10"), args.batch, False, False),
+        "ours_resnet20_compiled": _step(build_model("bcos_resnet20_cifar10"), args.batch, args.bf16, True),
+        "ours_fastnet_compiled": _step(build_model("bcos_fastnet_cifar10"), args.batch, args.bf16, True),
     }
-    reference = rows["reference_resnet20_fp32"]
+    compile_s = {}
+    for name in ("ours_resnet20_compiled", "ours_fastnet_compiled"):
+        started = time.perf_counter()
+        steps[name]()
+        compile_s[name] = round(time.perf_counter() - started, 1)
+    before = machine()
+    times = interleaved_seconds(steps, args.steps)
     print(
         json.dumps(
             {
                 "benchmark": "training_images_per_second",
                 "batch": args.batch,
                 "threads": args.threads,
-                "images_per_second": {k: round(v, 1) for k, v in rows.items()},
-                "ratio_vs_reference": {k: round(v / reference, 2) for k, v in rows.items()},
+                "bf16": args.bf16,
+                "rounds": args.steps,
+                "before": before,
+                "after": machine(),
+                "images_per_second": {k: round(args.batch / statistics.median(v), 1) for k, v in times.items()},
+                "speed_vs_reference": {k: ratio(times, "reference_resnet20_fp32", k) for k in times},
+                "first_step_with_compilation_s": compile_s,
             },
             indent=2,
         )

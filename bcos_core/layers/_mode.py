@@ -19,9 +19,10 @@ pass after the last of them, without hooks.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
 
 from torch import Tensor, nn
 
@@ -31,10 +32,11 @@ _FROZEN_MODULE_IDS: ContextVar[frozenset[int]] = ContextVar("bcos_frozen_module_
 
 @dataclass
 class _Capture:
-    """Which modules' outputs this context wants (module id → layer name), and what it got so far."""
+    """Which modules' outputs this context wants (module id → layer name), what it got so far, and how to reduce each."""
 
     names: dict[int, str]
-    outputs: dict[str, Tensor] = field(default_factory=dict)
+    reduce: Callable[[Tensor], Any] | None = None
+    outputs: dict[str, Any] = field(default_factory=dict)
 
 
 class _StopForward(Exception):
@@ -61,7 +63,7 @@ class DynamicModule(nn.Module):
         """Return ``output``, handing it to an active :func:`forward_to` that asked for this module."""
         capture = _CAPTURE.get()
         if capture is not None and id(self) in capture.names:
-            capture.outputs[capture.names[id(self)]] = output
+            capture.outputs[capture.names[id(self)]] = output if capture.reduce is None else capture.reduce(output)
             if len(capture.outputs) == len(capture.names):
                 raise _StopForward
         return output
@@ -105,10 +107,12 @@ def running_statistics(model: nn.Module) -> Iterator[nn.Module]:
         _FROZEN_MODULE_IDS.reset(token)
 
 
-def forward_to(model: nn.Module, x: Tensor, layers: Sequence[str]) -> dict[str, Tensor]:
+def forward_to(model: nn.Module, x: Tensor, layers: Sequence[str], reduce: Callable[[Tensor], Any] | None = None) -> dict[str, Any]:
     """Run ``model`` on ``x`` and return the outputs of the named layers; the pass ends after the last of them.
 
-    Any B-cos layer or norm (a :class:`DynamicModule`) can be asked for. The request lives in this context only.
+    Any B-cos layer or norm (a :class:`DynamicModule`) can be asked for. The request lives in this context only. With
+    ``reduce`` each output is replaced by ``reduce(output)`` as soon as its layer has run (e.g. per-channel maxima), so
+    a pass through many layers keeps only the reductions, not every layer's activations.
     """
     modules = dict(model.named_modules())
     unknown = [name for name in layers if name not in modules]
@@ -121,7 +125,7 @@ def forward_to(model: nn.Module, x: Tensor, layers: Sequence[str]) -> dict[str, 
             f"layer {unsupported[0]!r} is a {type(modules[unsupported[0]]).__name__}; outputs can be read from B-cos layers and norms: "
             f"{', '.join(choices[:12])}…"
         )
-    capture = _Capture({id(modules[name]): name for name in layers})
+    capture = _Capture({id(modules[name]): name for name in layers}, reduce)
     token = _CAPTURE.set(capture)
     try:
         model(x)

@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--layers", help="comma-separated module names (default: every B-cos layer)")
     build.add_argument("--k", type=int, default=32, help="images kept per channel")
     build.add_argument("--shard", type=_shard, default=None, help="i/n: index only the i-th of n contiguous parts (torchrun: its rank)")
-    build.add_argument("--batch-size", type=int, default=250)
+    build.add_argument("--batch-size", type=int, default=0, help="images per forward pass (0: 250 for small images, 32 from 64 px up)")
     build.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     build.add_argument("--device", default="cpu", help="cpu, or cuda (under torchrun each process takes the GPU of its LOCAL_RANK)")
     build.add_argument("--out", type=Path, help="index file (default: .cache/neuron_index/<model>.<data>.safetensors)")
@@ -90,7 +90,15 @@ def _build(args: argparse.Namespace) -> int:
     layers = args.layers.split(",") if args.layers else None
     started = time.perf_counter()
     index = build_index(
-        loaded.model, loaded.name, data, loaded.preprocess, layers=layers, k=args.k, shard=shard, batch_size=args.batch_size, out_path=out
+        loaded.model,
+        loaded.name,
+        data,
+        loaded.preprocess,
+        layers=layers,
+        k=args.k,
+        shard=shard,
+        batch_size=args.batch_size or (250 if loaded.preprocess.size < 64 else 32),
+        out_path=out,
     )
     seconds = time.perf_counter() - started
     images = index.header["image_range"][1] - index.header["image_range"][0]

@@ -109,9 +109,9 @@ def build_index(
         tqdm(total=stop - start, initial=first - start, unit="img", desc=f"indexing {model_name}", disable=not progress) as bar,
     ):
         for step, (images, labels, numbers) in enumerate(loader, 1):
-            outputs = forward_to(model, images.to(device, non_blocking=True), layers)
+            reduced = forward_to(model, images.to(device, non_blocking=True), layers, reduce=_channel_maxima)
             for name in layers:
-                maxima, positions, map_size = _channel_maxima(outputs[name])
+                maxima, positions, map_size = reduced[name]
                 if name not in index.layers:
                     index.layers[name] = LayerStats.empty(maxima.shape[1], k, map_size)
                 index.layers[name].update(maxima, positions, numbers, labels)

@@ -37,6 +37,11 @@ def warm_up() -> float:
     loaded = compute.get_model(bcos_core.DEFAULT_MODEL)
     crop = loaded.preprocess.to_array(Image.fromarray(sample_image(SAMPLE_NAMES[0])))
     bcos_core.explain_classes(loaded.model, encode_crop(crop), [0, 1])
+    # Streamlit imports pandas on a session's first table; Plotly, serialising another session's figure meanwhile,
+    # found the half-imported module ("partially initialized module 'pandas' has no attribute 'Series'", seen by the
+    # load benchmark), so pandas is imported here, before any session
+    import pandas  # noqa: F401
+
     try:  # the Δ page's and the sidebar's scan of the test set (about 10 s), shared by every visitor
         compute.dataset_predictions(bcos_core.DEFAULT_MODEL)
     except FileNotFoundError:

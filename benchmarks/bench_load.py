@@ -45,7 +45,13 @@ class Visitor:
         try:
             await page.wait_for_function(f"() => ({ready})() && ({IDLE})()", timeout=TIMEOUT_MS, polling=50)
         except Exception as error:  # noqa: BLE001  (a timeout is a failed action, reported, not a crash of the benchmark)
-            self.errors.append(f"visitor {self.index} {action}: {type(error).__name__}")
+            state = await page.evaluate(
+                "() => ({title: document.querySelector('h1')?.innerText, "
+                "running: !!document.querySelector('[data-testid=\"stStatusWidget\"]'), "
+                "charts: document.querySelectorAll('.js-plotly-plot').length, "
+                "images: document.querySelectorAll('.imagelayer image').length})"
+            )
+            self.errors.append(f"visitor {self.index} {action}: {type(error).__name__} (page then: {state})")
             return False
         self.times.setdefault(action, []).append(time.perf_counter() - started)
         shown = await page.evaluate(
@@ -64,6 +70,11 @@ class Visitor:
         """Click a cell of the activation map where the browser drew it; wait for the explanation of that position."""
         chart = f".st-key-act_block2_conv1_{channel} .js-plotly-plot"
         row, col = 2 + self.index % 10, 5
+        try:
+            await page.wait_for_selector(f"{chart} .main-svg", timeout=TIMEOUT_MS)
+        except Exception as error:  # noqa: BLE001  (reported as a failed action)
+            self.errors.append(f"visitor {self.index} click neuron cell: activation map not shown ({type(error).__name__})")
+            return
         point = await page.evaluate(
             f"""() => {{ const gd = document.querySelector('{chart}'), box = gd.querySelector('.main-svg').getBoundingClientRect();
             const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;

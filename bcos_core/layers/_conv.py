@@ -64,10 +64,10 @@ class BcosConv2d(DynamicModule):
     def patch_norms(self, x: Tensor) -> Tensor:
         """‖x‖ of every (zero-padded) input patch, one value per group, broadcastable to the output."""
         if self.dilation == (1, 1):
-            # Σ_c x² per pixel in one fused reduction (vector_norm, squared back) instead of x·x then sum: one pass
-            # less over the input in both directions, which matters because these ops are memory-bound
+            # Σ_c x² per pixel, then a box sum over the patch. x.square().sum() measured 2–4× faster than a fused
+            # vector_norm over the channel dimension (a strided reduction) on a 2-core AVX2 machine, forward + backward
             grouped = x.unflatten(1, (self.groups, -1)) if self.groups > 1 else x
-            channel_sums = torch.linalg.vector_norm(grouped, dim=2 if self.groups > 1 else 1, keepdim=self.groups == 1).square()
+            channel_sums = grouped.square().sum(2 if self.groups > 1 else 1, keepdim=self.groups == 1)
             patch_size = self.kernel_size[0] * self.kernel_size[1]
             sums = F.avg_pool2d(channel_sums, self.kernel_size, self.stride, self.padding) * patch_size
         else:

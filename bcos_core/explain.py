@@ -3,7 +3,9 @@
 In explanation mode a B-cos network is y = W(x)·x with W(x) constant for autograd, so the input gradient
 of any output is its row of W(x) (the *linear map*) and the per-pixel contributions x ⊙ W(x), summed over
 channels, add up to the output exactly. The only additive term is the logit layer's constant bias, reported
-separately: Σ contributions + bias = logit.
+separately: Σ contributions + bias = logit. A model that adds an input-independent term inside (a ViT's positional
+embedding, marked with ``bcos_core.layers.constant_term``) gets that term's exact contribution reported too, in
+``constant_terms``: Σ contributions + Σ constant terms + bias = logit.
 
 >>> expl = explain(model, x6)            # top-1 class of a (6, H, W) encoded image
 >>> float(expl.contributions.sum() + expl.bias) == pytest.approx(expl.logit)
@@ -12,12 +14,12 @@ separately: Σ contributions + bias = logit.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor, nn
 
-from .layers import explanation_mode, forward_to, running_statistics
+from .layers import explanation_mode, forward_to, running_statistics, tracking_constant_terms
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class Explanation:
         linear_map: (C, H, W) the row of W(x); its dot product with ``image`` plus ``bias`` is ``logit``.
         contributions: (H, W) ``(image * linear_map).sum(0)``.
         image: (C, H, W) the encoded input that was explained.
+        constant_terms: contributions of input-independent terms added inside the model (name → value; empty for CNNs).
     """
 
     target: int | tuple[int, int]
@@ -39,11 +42,12 @@ class Explanation:
     linear_map: Tensor
     contributions: Tensor
     image: Tensor
+    constant_terms: dict[str, float] = field(default_factory=dict)
 
     @property
     def completeness_error(self) -> float:
-        """|Σ contributions + bias − logit| relative to max(|logit|, 1): zero up to float rounding."""
-        total = float(self.contributions.double().sum()) + self.bias
+        """|Σ contributions + Σ constant terms + bias − logit| relative to max(|logit|, 1): zero up to float rounding."""
+        total = float(self.contributions.double().sum()) + sum(self.constant_terms.values()) + self.bias
         return abs(total - self.logit) / max(abs(self.logit), 1.0)
 
 
@@ -74,19 +78,41 @@ def _as_single_image(image: Tensor) -> Tensor:
 CLASS_CHUNK = 32  # scalars per batched backward pass: the pass's memory grows with it, so 1,000 classes take 32 passes
 
 
-def _linear_maps(outputs: Tensor, image: Tensor, chunk: int) -> Tensor:
-    """(k, C, H, W) rows of W(x) for the k scalars in ``outputs``: batched backward passes of at most ``chunk`` scalars
-    each through the one graph of the forward pass (memory bounded, however many classes)."""
+def _linear_maps(outputs: Tensor, inputs: list[Tensor], chunk: int) -> list[Tensor]:
+    """(k, *input shape) gradients of the k scalars in ``outputs`` for each input: batched backward passes of at most
+    ``chunk`` scalars each through the one graph of the forward pass (memory bounded, however many classes). Inputs the
+    outputs do not depend on get zeros."""
     k = outputs.numel()
     if k == 1:
-        return torch.autograd.grad(outputs.reshape(()), image)[0][None]
-    maps = []
+        return [g[None] for g in torch.autograd.grad(outputs.reshape(()), inputs, allow_unused=True, materialize_grads=True)]
+    parts: list[list[Tensor]] = []
     for start in range(0, k, chunk):
         stop = min(start + chunk, k)
         one_hots = torch.zeros(stop - start, k, dtype=outputs.dtype)
         one_hots[:, start:stop] = torch.eye(stop - start, dtype=outputs.dtype)
-        maps.append(torch.autograd.grad(outputs, image, grad_outputs=one_hots, is_grads_batched=True, retain_graph=stop < k)[0])
-    return torch.cat(maps)
+        parts.append(
+            torch.autograd.grad(
+                outputs,
+                inputs,
+                grad_outputs=one_hots,
+                is_grads_batched=True,
+                retain_graph=stop < k,
+                allow_unused=True,
+                materialize_grads=True,
+            )
+        )
+    return [torch.cat(grads) for grads in zip(*parts)]
+
+
+def _term_contributions(terms: dict[str, Tensor], gradients: list[Tensor], image: int | None = None) -> list[dict[str, float]]:
+    """Per explained scalar, each constant term's contribution Σ ∇term ⊙ term (of batch image ``image`` if given)."""
+    values = {}
+    for (name, term), gradient in zip(terms.items(), gradients):
+        term = term.detach() if image is None else term.detach()[image]
+        gradient = gradient if image is None else gradient[:, image]
+        values[name] = (gradient * term).flatten(1).double().sum(1).tolist()
+    count = len(next(iter(values.values()))) if values else 0
+    return [{name: v[i] for name, v in values.items()} for i in range(count)] or [{}]
 
 
 def _logit_bias(model: nn.Module) -> float:
@@ -111,13 +137,17 @@ def explain_classes(
         class_chunk: classes per backward pass; bounds the memory of the pass (the maps themselves are k·C·H·W).
     """
     x = _as_single_image(image).requires_grad_(True)
-    with running_statistics(model), explanation_mode(model), torch.enable_grad():
+    with running_statistics(model), explanation_mode(model), tracking_constant_terms() as terms, torch.enable_grad():
         logits = model(x[None])[0]
         classes = _resolve_targets(targets, logits)
-        maps = _linear_maps(logits[classes], x, class_chunk)
+        maps, *term_grads = _linear_maps(logits[classes], [x, *terms.values()], class_chunk)
+    constants = _term_contributions(terms, term_grads) if terms else [{}] * len(classes)
     bias = _logit_bias(model)
     x, logits = x.detach(), logits.detach()
-    return [Explanation(c, float(logits[c]), bias, linear_map, (x * linear_map).sum(0), x) for c, linear_map in zip(classes, maps)]
+    return [
+        Explanation(c, float(logits[c]), bias, linear_map, (x * linear_map).sum(0), x, constant)
+        for c, linear_map, constant in zip(classes, maps, constants)
+    ]
 
 
 def predicted_linear_maps(model: nn.Module, images: Tensor) -> tuple[Tensor, Tensor]:
@@ -170,6 +200,7 @@ def delta_between(first: Explanation, second: Explanation) -> Explanation:
         linear_map,
         (first.image * linear_map).sum(0),
         first.image,
+        {name: value - second.constant_terms.get(name, 0.0) for name, value in first.constant_terms.items()},
     )
 
 
@@ -213,19 +244,20 @@ def explain_neurons(
     positions = list(positions) if positions is not None else [None] * len(x)
     if len(positions) != len(x):
         raise ValueError(f"got {len(positions)} positions for {len(x)} images")
-    with explanation_mode(model), torch.enable_grad():
+    with explanation_mode(model), tracking_constant_terms() as terms, torch.enable_grad():
         activations = layer_outputs(model, x, layer, keep_graph=True)
         if not 0 <= channel < activations.shape[1]:
             raise ValueError(f"layer {layer!r} has {activations.shape[1]} channels; got channel {channel}")
         channel_maps = activations[:, channel]
         resolved = [_resolve_position(channel_maps[i].detach(), position, layer) for i, position in enumerate(positions)]
         values = torch.stack([channel_maps[i][position] for i, position in enumerate(resolved)])
-        gradients = torch.autograd.grad(values.sum(), x)[0]
+        gradients, *term_grads = torch.autograd.grad(values.sum(), [x, *terms.values()], allow_unused=True, materialize_grads=True)
     x = x.detach()
     explanations = []
-    for image, gradient, value, position in zip(x, gradients, values.detach().tolist(), resolved):
+    for index, (image, gradient, value, position) in enumerate(zip(x, gradients, values.detach().tolist(), resolved)):
         sign = -1.0 if value < 0 else 1.0
         linear_map = sign * gradient
+        constants = _term_contributions(terms, [g[None] for g in term_grads], index)[0] if terms else {}
         explanations.append(
             NeuronExplanation(
                 target=channel,
@@ -234,6 +266,7 @@ def explain_neurons(
                 linear_map=linear_map,
                 contributions=(image * linear_map).sum(0),
                 image=image,
+                constant_terms={name: sign * v for name, v in constants.items()},
                 layer=layer,
                 position=position,
                 activation=value,

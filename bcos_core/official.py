@@ -26,6 +26,7 @@ from .files import sha256_of
 from .registry import WEIGHTS_ENV_VAR, ModelEntry
 
 _KEY_RULES = [
+    (re.compile(r"^0\."), ""),  # ViTs: v2 wraps them with their logit layer in a sequential
     (re.compile(r"\.linear\.weight$"), ".weight"),
     (re.compile(r"^fc\."), "classifier."),
 ]

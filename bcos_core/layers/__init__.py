@@ -3,8 +3,16 @@
 from ._conv import BcosConv2d
 from ._heads import AddInverse, LogitLayer
 from ._linear import BcosLinear
-from ._mode import DynamicModule, explanation_mode, forward_to, is_in_explanation_mode, running_statistics
-from ._norms import BatchNormUncentered2d, DetachableLayerNorm, DetachablePositionNorm2d
+from ._mode import (
+    DynamicModule,
+    constant_term,
+    explanation_mode,
+    forward_to,
+    is_in_explanation_mode,
+    running_statistics,
+    tracking_constant_terms,
+)
+from ._norms import BatchNormUncentered2d, DetachableGNLayerNorm2d, DetachableLayerNorm, DetachablePositionNorm2d
 from ._vocabulary import explorable_layers
 
 __all__ = [
@@ -12,13 +20,16 @@ __all__ = [
     "BatchNormUncentered2d",
     "BcosConv2d",
     "BcosLinear",
+    "DetachableGNLayerNorm2d",
     "DetachableLayerNorm",
     "DetachablePositionNorm2d",
     "DynamicModule",
     "LogitLayer",
+    "constant_term",
     "explanation_mode",
     "explorable_layers",
     "forward_to",
     "is_in_explanation_mode",
     "running_statistics",
+    "tracking_constant_terms",
 ]

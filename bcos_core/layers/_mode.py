@@ -10,10 +10,11 @@ and Σ grad ⊙ x = y exactly (Böhle et al., TPAMI 2024, Sec. 3.3).
 The state lives in a ``ContextVar`` holding the ids of the modules being explained, so it is
 thread-safe (a model shared by several app sessions can be explained in one thread while it
 trains or predicts in another), nestable, affects only the model it was given, and is restored
-on exit even when the block raises. The other two states work the same way, so that no library call changes a
+on exit even when the block raises. The other states work the same way, so that no library call changes a
 model that other threads share: :func:`running_statistics` makes norms use their running statistics for one call
-whatever ``model.training`` says, and :func:`forward_to` returns the outputs of named layers, ending the forward
-pass after the last of them, without hooks.
+whatever ``model.training`` says, :func:`forward_to` returns the outputs of named layers, ending the forward
+pass after the last of them, without hooks, and :func:`tracking_constant_terms` collects a model's input-independent
+additive terms (marked with :func:`constant_term`) as autograd leaves for one call.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class _StopForward(Exception):
 
 
 _CAPTURE: ContextVar[_Capture | None] = ContextVar("bcos_capture", default=None)
+_CONSTANT_TERMS: ContextVar[dict[str, Tensor] | None] = ContextVar("bcos_constant_terms", default=None)
 
 
 class DynamicModule(nn.Module):
@@ -137,6 +139,32 @@ def forward_to(model: nn.Module, x: Tensor, layers: Sequence[str], reduce: Calla
     if missing:
         raise RuntimeError(f"layer {missing[0]!r} was not reached in the forward pass")
     return capture.outputs
+
+
+def constant_term(name: str, value: Tensor) -> Tensor:
+    """Mark an input-independent term that a model adds inside its forward pass (a ViT's positional embedding).
+
+    Outside :func:`tracking_constant_terms` this returns ``value``; inside, a copy that autograd treats as a leaf, so an
+    explanation can take the output's gradient with respect to it: its exact contribution, reported beside the pixels'.
+    Give it a batch dimension (e.g. ``expand``) so that each image of a batch gets its own term.
+    """
+    terms = _CONSTANT_TERMS.get()
+    if terms is None:
+        return value
+    leaf = value.detach().requires_grad_(True)
+    terms[name] = leaf
+    return leaf
+
+
+@contextlib.contextmanager
+def tracking_constant_terms() -> Iterator[dict[str, Tensor]]:
+    """Collect the :func:`constant_term` leaves of the forward passes in this block (name → tensor), in this context only."""
+    terms: dict[str, Tensor] = {}
+    token = _CONSTANT_TERMS.set(terms)
+    try:
+        yield terms
+    finally:
+        _CONSTANT_TERMS.reset(token)
 
 
 def is_in_explanation_mode(module: nn.Module) -> bool:

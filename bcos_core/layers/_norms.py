@@ -84,3 +84,16 @@ class DetachablePositionNorm2d(_DetachedStdNorm):
 
     def forward(self, x: Tensor) -> Tensor:
         return self._normalise(x, (1, self.num_features, 1, 1))
+
+
+class DetachableGNLayerNorm2d(_DetachedStdNorm):
+    """LayerNorm over (channels, height, width) of each image of an (N, C, H, W) map (GroupNorm with one group),
+    detachable std, per-channel γ, no bias: the norm of the B-cos ViT-C convolutional stem."""
+
+    dims = (1, 2, 3)
+
+    def __init__(self, num_features: int, eps: float = 1e-5, affine: bool = True) -> None:
+        super().__init__(num_features, eps, affine)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self._normalise(x, (1, self.num_features, 1, 1))

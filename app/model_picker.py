@@ -19,6 +19,12 @@ from .state import is_hidden, url_value, write_url
 CUSTOM = "Checkpoint file…"
 
 
+def app_architectures() -> list[str]:
+    """Architectures a file can be loaded as in the dashboard: the CNNs (ViTs are library-only until the pages can
+    show token × channel neurons and the positional embedding's term in the exactness readout)."""
+    return [name for name in list_architectures() if name not in list_architectures("*vit*")]
+
+
 def model_choices() -> list[str]:
     """Registered B-cos models, plus a checkpoint-path box only where the operator allows it (app.settings)."""
     custom = [CUSTOM] if operator_settings().allow_checkpoint_paths else []
@@ -41,7 +47,7 @@ def model_picker() -> tuple[str, bcos_core.LoadedModel] | None:
         current = bcos_core.DEFAULT_MODEL
     if "model_choice" not in st.session_state:
         arch, separator, path = current.partition(":")
-        official_format = bool(separator) and arch in list_architectures()
+        official_format = bool(separator) and arch in app_architectures()
         st.session_state["model_choice"] = current if current in choices else CUSTOM
         st.session_state["model_path"] = "" if current in choices else path if official_format else current
         st.session_state["model_arch"] = arch if official_format else "bcos_resnet50_imagenet"
@@ -86,7 +92,7 @@ def _checkpoint_path_inputs() -> None:
         help="Our `.safetensors` (with its `.json`), or a state dict in the official B-cos v2 format (`.pth`, read tensors-only)",
     )
     if st.session_state["model_path"].strip().endswith(OFFICIAL_FORMAT_SUFFIXES):
-        st.sidebar.selectbox("Architecture of this file", list_architectures(), key="model_arch")
+        st.sidebar.selectbox("Architecture of this file", app_architectures(), key="model_arch")
 
 
 def _checkpoint_name() -> str:

@@ -150,6 +150,7 @@ def test_an_official_format_imagenet_model_by_path_explains_an_imagenet_sample(o
     assert at.sidebar.selectbox(key="model_choice").value == "Checkpoint file…"
     assert at.sidebar.text_input(key="model_path").value == str(path)
     assert at.sidebar.selectbox(key="model_arch").value == "bcos_resnet18_imagenet"
+    assert not [a for a in at.sidebar.selectbox(key="model_arch").options if "vit" in a]  # ViTs are library-only so far
     classes = at.sidebar.selectbox(key="data_class")
     assert at.sidebar.radio[0].value == "Data set" and classes.format_func(classes.value) == "brambling" and len(classes.options) == 1000
     assert at.select_slider(key="smooth").value == 15  # the paper's ImageNet smoothing

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from bcos_core.render import rgba_over_background
+from bcos_core.render import diverging_rgb, rgba_over_background, upscale_nearest
 
 from .pipeline import ExplainedMap, RenderOptions
 
@@ -54,6 +54,17 @@ def explanation_figure(
     """An explanation drawn with the page's rendering options (optionally cropped, e.g. to a receptive field)."""
     rgba = expl.rgba(render)
     return rgba_figure(rgba if crop is None else rgba[crop], title, height, render.background)
+
+
+def explanation_pixels(expl: ExplainedMap, render: RenderOptions, min_size: int = 192) -> np.ndarray:
+    """The composited explanation as plain pixels for ``st.image``, enlarged with nearest-neighbour pixels: a grid of
+    many explanations drawn as images costs the browser far less than as Plotly charts."""
+    return upscale_nearest(rgba_over_background(expl.rgba(render), render.background), min_size)
+
+
+def contribution_pixels(values: np.ndarray, limit: float, min_size: int = 192) -> np.ndarray:
+    """A contribution map as plain pixels (blue–white–red, the same palette as :func:`contribution_figure`)."""
+    return upscale_nearest(diverging_rgb(values, limit), min_size)
 
 
 def contribution_figure(

@@ -50,10 +50,10 @@ st.subheader(f"All top-{k} classes")
 grid = compute.class_explanations(selection.model_name, selection.image_id, tuple(top))
 shared = symmetric_limit([e.contributions for e in grid])
 columns = st.columns(min(k, 5))
-for index, item in enumerate(grid):
+for index, item in enumerate(grid):  # plain images, not charts: the page stays light for the browser
     with columns[index % len(columns)]:
-        st.plotly_chart(
-            figures.explanation_figure(item, render, f"{names[item.target]} ({item.logit:.2f})", height=200), key=f"grid_rgba_{index}"
-        )
-        st.plotly_chart(figures.contribution_figure(item.contributions, shared, None, height=200), key=f"grid_contrib_{index}")
-st.caption("Contribution maps of the grid share one colour scale, so their intensities compare directly.")
+        st.image(figures.explanation_pixels(item, render), caption=f"{names[item.target]} ({item.logit:.2f})", width="stretch")
+        st.image(figures.contribution_pixels(item.contributions, shared), width="stretch")
+st.caption(
+    f"Contribution maps of the grid share one colour scale (±{shared:.3g}: blue against, red for), so their intensities compare directly."
+)

@@ -114,4 +114,8 @@ def test_the_shading_stays_while_the_b_sweep_plays(server, page) -> None:  # noq
         reddish.append((layers, int(((shot[..., 0] - shot[..., 2]) > 60).sum())))
     slider_value = page.evaluate("() => document.querySelector('.st-key-sweep .js-plotly-plot')._fullLayout.sliders[0].active")
     assert slider_value > 0, "the sweep did not play"
-    assert all(layers == 2 and pixels > 500 for layers, pixels in reddish), reddish
+    # what the person sees: the red shading in every sampled frame; the DOM holds both heatmap layers in most samples
+    # (Plotly replaces them between frames, so an instant may catch none: seen once in a CI run with 0 layers but
+    # 43,949 red pixels on screen)
+    assert all(pixels > 500 for _, pixels in reddish), reddish
+    assert sum(layers == 2 for layers, _ in reddish) >= len(reddish) // 2, reddish

@@ -80,6 +80,7 @@ def test_b_family_page_draws_every_members_own_explanation(server, page) -> None
 
 def _assert_colour_bar_fits_its_data(page, key: str) -> None:  # noqa: F811
     """The heatmap's limits and colour-bar labels, as the browser holds them, are ± the 99.5th percentile of |its own z|."""
+    page.wait_for_selector(f".st-key-{key} .js-plotly-plot .main-svg", timeout=90_000)
     trace = page.evaluate(
         f"""() => {{ const t = document.querySelector('.st-key-{key} .js-plotly-plot')._fullData.find(d => d.type === 'heatmap');
              return {{z: Array.from(t.z, row => Array.from(row)), zmin: t.zmin, zmax: t.zmax, ticks: t.colorbar.ticktext}}; }}"""

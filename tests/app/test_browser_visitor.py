@@ -49,6 +49,7 @@ def test_hosted_chrome_material_icons_and_no_deploy_button(server, page) -> None
 
 def _cell_centre(page, chart: str, row: int, col: int) -> tuple[float, float]:
     """Page coordinates of a cell's centre, from the axes the browser drew (data → pixels)."""
+    page.wait_for_selector(f"{chart} .js-plotly-plot .main-svg", timeout=90_000)  # Plotly draws after Streamlit settles
     return tuple(
         page.evaluate(
             f"""() => {{ const gd = document.querySelector('{chart} .js-plotly-plot');
@@ -70,6 +71,7 @@ def test_every_click_on_the_activation_map_moves_the_position(server, page) -> N
         settle(page)
         assert f"at (row {row}, col {col})" in page.locator("[data-testid='stMain']").inner_text()
         # the yellow box marks the clicked cell: its shape spans that cell in data coordinates
+        page.wait_for_selector(f"{chart} .js-plotly-plot .main-svg", timeout=90_000)
         shapes = page.evaluate(
             f"() => document.querySelector('{chart} .js-plotly-plot')._fullLayout.shapes.map(s => [s.x0, s.x1, s.y0, s.y1])"
         )

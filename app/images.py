@@ -50,6 +50,18 @@ def dataset_index(dataset: str) -> tuple[list[str], list[tuple[str, int]]]:
     return names, [(path.relative_to(data_root).as_posix(), label) for path, label in samples]
 
 
+@lru_cache(maxsize=4)
+def dataset_by_class(dataset: str) -> tuple[list[str], list[list[str]], dict[str, tuple[int, int]]]:
+    """(class names, each class's image paths, path → (label, position in its class)): what the image picker needs on
+    every page run, built once per data set (about 16 ms for 10,000 images)."""
+    classes, samples = dataset_index(dataset)
+    by_class: list[list[str]] = [[] for _ in classes]
+    for path, label in samples:
+        by_class[label].append(path)
+    where = {path: (label, position) for label, paths in enumerate(by_class) for position, path in enumerate(paths)}
+    return classes, by_class, where
+
+
 def short_name(image_id: str) -> str:
     """How a list names an image: class folder and file for data-set images ("cat/0007.jpg"), else the id's name."""
     kind, _, name = image_id.partition(":")

@@ -11,7 +11,7 @@ import streamlit as st
 import bcos_core
 
 from . import compute
-from .images import SAMPLE_NAMES, dataset_index, load_image, register_upload
+from .images import SAMPLE_NAMES, dataset_by_class, dataset_index, load_image, register_upload
 from .model_picker import model_picker
 from .state import init_widget, is_hidden, url_value, write_url
 from .uploads import ALLOWED_FORMATS, ImageError, refusal
@@ -63,12 +63,10 @@ def _dataset_picker(model_name: str, image_id: str) -> str | None:
     when it was chosen elsewhere (URL, a jump from another page, the buttons), so the number shown is the image's own."""
     dataset = compute.get_model(model_name).metadata.dataset
     try:
-        classes, samples = dataset_index(dataset)
+        classes, by_class, where = dataset_by_class(dataset)
     except (FileNotFoundError, KeyError) as error:
         st.sidebar.warning(f"No {dataset} images: {error}. Point `BCOS_DATA_DIR` at the data folder or use a sample photo.")
         return None
-    by_class = [[path for path, label in samples if label == index] for index in range(len(classes))]
-    where = {path: (label, position) for label, paths in enumerate(by_class) for position, path in enumerate(paths)}
     current = image_id.partition(":")[2] if image_id.startswith("data:") else ""
     current = current if current in where else by_class[0][0]
     if st.session_state.get("_data_image") != current or "data_class" not in st.session_state:

@@ -104,15 +104,14 @@ def _linear_maps(outputs: Tensor, inputs: list[Tensor], chunk: int) -> list[Tens
     return [torch.cat(grads) for grads in zip(*parts)]
 
 
-def _term_contributions(terms: dict[str, Tensor], gradients: list[Tensor], image: int | None = None) -> list[dict[str, float]]:
-    """Per explained scalar, each constant term's contribution Σ ∇term ⊙ term (of batch image ``image`` if given)."""
-    values = {}
-    for (name, term), gradient in zip(terms.items(), gradients):
-        term = term.detach() if image is None else term.detach()[image]
-        gradient = gradient if image is None else gradient[:, image]
-        values[name] = (gradient * term).flatten(1).double().sum(1).tolist()
-    count = len(next(iter(values.values()))) if values else 0
-    return [{name: v[i] for name, v in values.items()} for i in range(count)] or [{}]
+def _term_contributions(terms: dict[str, Tensor], gradients: list[Tensor], count: int) -> list[dict[str, float]]:
+    """Each of ``count`` explained scalars' contribution Σ ∇term ⊙ term of every constant term. ``gradients`` hold the
+    scalars along their first dimension: (k, 1, …) for k classes of one image, (N, …) for one neuron on N images,
+    the term broadcasting against them either way."""
+    values = {
+        name: (gradient * term.detach()).flatten(1).double().sum(1).tolist() for (name, term), gradient in zip(terms.items(), gradients)
+    }
+    return [{name: v[i] for name, v in values.items()} for i in range(count)]
 
 
 def _logit_bias(model: nn.Module) -> float:
@@ -141,7 +140,7 @@ def explain_classes(
         logits = model(x[None])[0]
         classes = _resolve_targets(targets, logits)
         maps, *term_grads = _linear_maps(logits[classes], [x, *terms.values()], class_chunk)
-    constants = _term_contributions(terms, term_grads) if terms else [{}] * len(classes)
+    constants = _term_contributions(terms, term_grads, len(classes))
     bias = _logit_bias(model)
     x, logits = x.detach(), logits.detach()
     return [
@@ -254,10 +253,10 @@ def explain_neurons(
         gradients, *term_grads = torch.autograd.grad(values.sum(), [x, *terms.values()], allow_unused=True, materialize_grads=True)
     x = x.detach()
     explanations = []
-    for index, (image, gradient, value, position) in enumerate(zip(x, gradients, values.detach().tolist(), resolved)):
+    constants = _term_contributions(terms, term_grads, len(x))
+    for image, gradient, value, position, constant in zip(x, gradients, values.detach().tolist(), resolved, constants):
         sign = -1.0 if value < 0 else 1.0
         linear_map = sign * gradient
-        constants = _term_contributions(terms, [g[None] for g in term_grads], index)[0] if terms else {}
         explanations.append(
             NeuronExplanation(
                 target=channel,
@@ -266,7 +265,7 @@ def explain_neurons(
                 linear_map=linear_map,
                 contributions=(image * linear_map).sum(0),
                 image=image,
-                constant_terms={name: sign * v for name, v in constants.items()},
+                constant_terms={name: sign * v for name, v in constant.items()},
                 layer=layer,
                 position=position,
                 activation=value,

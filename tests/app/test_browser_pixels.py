@@ -3,6 +3,8 @@ and the contribution maps' colour bars match the data the browser received (Debi
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 import torch
@@ -44,6 +46,22 @@ def test_class_page_draws_the_composited_explanation(server, page, background: s
     _open(page, f"{server}/?image=sample:chelsea&cls=3&smooth={SMOOTH}&pct={PERCENTILE}&bg={background}", "classes")
     expected = _composite(bcos_core.explain(loaded.model, x, 3), background)
     assert_same_picture(drawn_pixels(page, "rgba", expected.shape[:2], f"classes_{background}"), expected, f"class page on {background}")
+
+
+def test_class_page_grid_draws_each_top_class_composited(server, page) -> None:  # noqa: F811
+    """The top-k grid is drawn as images: the first row shows each class's composited explanation, in rank order."""
+    loaded, x = _input(MODEL)
+    _open(page, f"{server}/?image=sample:chelsea&k=3&smooth={SMOOTH}&pct={PERCENTILE}&bg=black", "grid")
+    images = page.locator("[data-testid=stImage] img")
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=stImage] img').length >= 6", timeout=90_000)
+    for rank, expl in enumerate(bcos_core.explain_classes(loaded.model, x, "top3")):
+        element = images.nth(2 * rank)  # each column: the explanation, then its contribution map
+        element.scroll_into_view_if_needed()
+        shot = np.asarray(Image.open(io.BytesIO(element.screenshot())).convert("RGB"))
+        expected = _composite(expl)
+        rows = ((np.arange(expected.shape[0]) + 0.5) * shot.shape[0] / expected.shape[0]).astype(int)
+        cols = ((np.arange(expected.shape[1]) + 0.5) * shot.shape[1] / expected.shape[1]).astype(int)
+        assert_same_picture(shot[rows][:, cols], expected, f"grid, rank {rank}")
 
 
 def test_delta_page_draws_both_classes_and_the_delta(server, page) -> None:  # noqa: F811

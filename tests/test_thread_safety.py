@@ -11,8 +11,10 @@ import torch
 
 import bcos_core
 from bcos_core.attribution import attribution_method
+from bcos_core.circuits import Neuron, explain_channels, explain_circuit
 from bcos_core.explain import layer_outputs, predicted_linear_maps
 from bcos_core.layers import forward_to, running_statistics
+from bcos_core.metrics import predict_logits
 from bcos_core.zoo import random_model
 
 
@@ -32,6 +34,11 @@ def _calls(model: torch.nn.Module) -> dict[str, callable]:
         "logits": lambda: bcos_core.class_logits(model, x),
         "predicted maps": lambda: predicted_linear_maps(model, batch)[1],
         "normal-mode gradient": lambda: attribution_method("Input×Gradient", model)(x, [2, 5]),
+        "channels of a class": lambda: explain_channels(model, x, "block3.conv1", 4).contributions,
+        "channels of a neuron": lambda: explain_channels(model, x, "block1.conv2", Neuron("block2.conv2", 9)).contributions,
+        "circuit": lambda: torch.stack(
+            list(explain_circuit(model, x, 6, ["classifier", "block3.conv2", "block3.conv1"], 4).inputs.values())
+        ),
     }
 
 
@@ -75,7 +82,7 @@ def test_forward_to_reads_several_layers_in_one_pass_and_names_what_it_can_read(
         outputs = forward_to(model, x, ["stem", "block2.norm1"])
         assert torch.equal(outputs["stem"], model.stem(x))
         assert torch.equal(outputs["block2.norm1"], layer_outputs(model, x, "block2.norm1"))
-    with pytest.raises(ValueError, match="B-cos layers and norms"):
+    with pytest.raises(ValueError, match="B-cos layers, norms and blocks"):
         forward_to(model, x, ["block2"])
     with pytest.raises(KeyError, match="no layer 'nope'"):
         forward_to(model, x, ["nope"])
@@ -84,7 +91,7 @@ def test_forward_to_reads_several_layers_in_one_pass_and_names_what_it_can_read(
 def test_a_conventional_model_in_training_mode_is_refused_not_switched() -> None:
     model = bcos_core.build_model("conventional_fastnet_cifar10", widths=(8, 8, 16, 16)).train()
     with pytest.raises(ValueError, match="call model.eval"):
-        bcos_core.metrics.predict_logits(model, torch.rand(2, 3, 32, 32))
+        predict_logits(model, torch.rand(2, 3, 32, 32))
     assert model.training
     model.eval()
     before = _state(model)

@@ -5,15 +5,17 @@ from ._heads import AddInverse, LogitLayer
 from ._linear import BcosLinear
 from ._mode import (
     DynamicModule,
+    OutputEmitter,
     constant_term,
     explanation_mode,
+    forward_through,
     forward_to,
     is_in_explanation_mode,
     running_statistics,
     tracking_constant_terms,
 )
 from ._norms import BatchNormUncentered2d, DetachableGNLayerNorm2d, DetachableLayerNorm, DetachablePositionNorm2d
-from ._vocabulary import explorable_layers
+from ._vocabulary import circuit_layers, explorable_layers
 
 __all__ = [
     "AddInverse",
@@ -25,9 +27,12 @@ __all__ = [
     "DetachablePositionNorm2d",
     "DynamicModule",
     "LogitLayer",
+    "OutputEmitter",
+    "circuit_layers",
     "constant_term",
     "explanation_mode",
     "explorable_layers",
+    "forward_through",
     "forward_to",
     "is_in_explanation_mode",
     "running_statistics",

@@ -18,6 +18,8 @@ class BcosLinear(DynamicModule):
     The raw weight is ``self.weight`` with shape (out·max_out, in); unit ``o`` uses rows o·M … o·M+M−1.
     """
 
+    channel_dim = -1
+
     def __init__(self, in_features: int, out_features: int, b: float = 2.0, max_out: int = 1) -> None:
         super().__init__()
         if max_out < 1:

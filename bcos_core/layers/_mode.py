@@ -13,7 +13,8 @@ trains or predicts in another), nestable, affects only the model it was given, a
 on exit even when the block raises. The other states work the same way, so that no library call changes a
 model that other threads share: :func:`running_statistics` makes norms use their running statistics for one call
 whatever ``model.training`` says, :func:`forward_to` returns the outputs of named layers, ending the forward
-pass after the last of them, without hooks, and :func:`tracking_constant_terms` collects a model's input-independent
+pass after the last of them, without hooks (:func:`forward_through` runs the whole pass and keeps them in the
+graph), and :func:`tracking_constant_terms` collects a model's input-independent
 additive terms (marked with :func:`constant_term`) as autograd leaves for one call.
 """
 
@@ -33,11 +34,13 @@ _FROZEN_MODULE_IDS: ContextVar[frozenset[int]] = ContextVar("bcos_frozen_module_
 
 @dataclass
 class _Capture:
-    """Which modules' outputs this context wants (module id → layer name), what it got so far, and how to reduce each."""
+    """Which modules' outputs this context wants (module id → layer name), what it got so far (in the order the layers
+    ran), how to reduce each, and whether the pass ends once it has them all."""
 
     names: dict[int, str]
     reduce: Callable[[Tensor], Any] | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
+    stop: bool = True
 
 
 class _StopForward(Exception):
@@ -48,7 +51,28 @@ _CAPTURE: ContextVar[_Capture | None] = ContextVar("bcos_capture", default=None)
 _CONSTANT_TERMS: ContextVar[dict[str, Tensor] | None] = ContextVar("bcos_constant_terms", default=None)
 
 
-class DynamicModule(nn.Module):
+class OutputEmitter(nn.Module):
+    """Base for modules whose output a :func:`forward_to` or :func:`forward_through` request can read.
+
+    ``channel_dim`` says where the output's channels are (1 for convolutional maps, -1 for tokens and vectors);
+    ``has_skip_connection`` marks a block with a path around its children (a residual or dense block): the block's
+    output separates the network's input from its output, its children's outputs do not.
+    """
+
+    channel_dim: int = 1
+    has_skip_connection: bool = False
+
+    def emit(self, output: Tensor) -> Tensor:
+        """Return ``output``, handing it to an active request that asked for this module."""
+        capture = _CAPTURE.get()
+        if capture is not None and id(self) in capture.names:
+            capture.outputs[capture.names[id(self)]] = output if capture.reduce is None else capture.reduce(output)
+            if capture.stop and len(capture.outputs) == len(capture.names):
+                raise _StopForward
+        return output
+
+
+class DynamicModule(OutputEmitter):
     """Base for modules with an input-dependent factor that explanation mode detaches."""
 
     @property
@@ -60,15 +84,6 @@ class DynamicModule(nn.Module):
     def uses_batch_statistics(self) -> bool:
         """Whether a norm should use batch statistics: in training mode, unless :func:`running_statistics` is active."""
         return self.training and id(self) not in _FROZEN_MODULE_IDS.get()
-
-    def emit(self, output: Tensor) -> Tensor:
-        """Return ``output``, handing it to an active :func:`forward_to` that asked for this module."""
-        capture = _CAPTURE.get()
-        if capture is not None and id(self) in capture.names:
-            capture.outputs[capture.names[id(self)]] = output if capture.reduce is None else capture.reduce(output)
-            if len(capture.outputs) == len(capture.names):
-                raise _StopForward
-        return output
 
 
 @contextlib.contextmanager
@@ -112,25 +127,39 @@ def running_statistics(model: nn.Module) -> Iterator[nn.Module]:
 def forward_to(model: nn.Module, x: Tensor, layers: Sequence[str], reduce: Callable[[Tensor], Any] | None = None) -> dict[str, Any]:
     """Run ``model`` on ``x`` and return the outputs of the named layers; the pass ends after the last of them.
 
-    Any B-cos layer or norm (a :class:`DynamicModule`) can be asked for. The request lives in this context only. With
-    ``reduce`` each output is replaced by ``reduce(output)`` as soon as its layer has run (e.g. per-channel maxima), so
-    a pass through many layers keeps only the reductions, not every layer's activations.
+    Any B-cos layer, norm or block that emits its output (an :class:`OutputEmitter`) can be asked for; the outputs come
+    in the order the layers ran. The request lives in this context only. With ``reduce`` each output is replaced by
+    ``reduce(output)`` as soon as its layer has run (e.g. per-channel maxima), so a pass through many layers keeps only
+    the reductions, not every layer's activations.
     """
+    return _run_capturing(model, x, layers, reduce, stop=True)[1]
+
+
+def forward_through(model: nn.Module, x: Tensor, layers: Sequence[str]) -> tuple[Tensor, dict[str, Tensor]]:
+    """Run the whole of ``model`` on ``x``: (its output, the named layers' outputs in the order they ran). The outputs
+    stay in the autograd graph, so gradients with respect to them can be taken (circuits); no hooks, this context only."""
+    return _run_capturing(model, x, layers, None, stop=False)
+
+
+def _run_capturing(
+    model: nn.Module, x: Tensor, layers: Sequence[str], reduce: Callable[[Tensor], Any] | None, stop: bool
+) -> tuple[Any, dict[str, Any]]:
     modules = dict(model.named_modules())
     unknown = [name for name in layers if name not in modules]
     if unknown:
         raise KeyError(f"model has no layer {unknown[0]!r}")
-    unsupported = [name for name in layers if not isinstance(modules[name], DynamicModule)]
+    unsupported = [name for name in layers if not isinstance(modules[name], OutputEmitter)]
     if unsupported:
-        choices = [name for name, module in modules.items() if isinstance(module, DynamicModule)]
+        choices = [name for name, module in modules.items() if isinstance(module, OutputEmitter)]
         raise ValueError(
-            f"layer {unsupported[0]!r} is a {type(modules[unsupported[0]]).__name__}; outputs can be read from B-cos layers and norms: "
-            f"{', '.join(choices[:12])}…"
+            f"layer {unsupported[0]!r} is a {type(modules[unsupported[0]]).__name__}; outputs can be read from B-cos layers, norms "
+            f"and blocks: {', '.join(choices[:12])}…"
         )
-    capture = _Capture({id(modules[name]): name for name in layers}, reduce)
+    capture = _Capture({id(modules[name]): name for name in layers}, reduce, stop=stop)
     token = _CAPTURE.set(capture)
+    output = None
     try:
-        model(x)
+        output = model(x)
     except _StopForward:
         pass
     finally:
@@ -138,7 +167,7 @@ def forward_to(model: nn.Module, x: Tensor, layers: Sequence[str], reduce: Calla
     missing = [name for name in layers if name not in capture.outputs]
     if missing:
         raise RuntimeError(f"layer {missing[0]!r} was not reached in the forward pass")
-    return capture.outputs
+    return output, capture.outputs
 
 
 def constant_term(name: str, value: Tensor) -> Tensor:

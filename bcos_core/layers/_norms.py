@@ -66,6 +66,7 @@ class DetachableLayerNorm(_DetachedStdNorm):
     """LayerNorm over the last dimension with a detachable std and no bias (B-cos ViTs)."""
 
     dims = (-1,)
+    channel_dim = -1
 
     def __init__(self, num_features: int, eps: float = 1e-5, affine: bool = True) -> None:
         super().__init__(num_features, eps, affine)

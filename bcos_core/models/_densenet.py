@@ -7,7 +7,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from ..layers import BcosConv2d, LogitLayer
+from ..layers import BcosConv2d, LogitLayer, OutputEmitter
 from ._architectures import register_architecture
 from ._base import BcosClassifier, make_norm
 
@@ -24,7 +24,9 @@ class _DenseLayer(nn.Module):
         return self.conv2(self.norm2(self.conv1(self.norm1(x))))
 
 
-class _DenseBlock(nn.ModuleDict):
+class _DenseBlock(nn.ModuleDict, OutputEmitter):
+    has_skip_connection = True  # every layer's input is concatenated into the output: only the block's output is a cut
+
     def __init__(self, num_layers: int, in_features: int, growth_rate: int, bn_size: int, b: float, norm: str) -> None:
         super().__init__()
         for index in range(num_layers):
@@ -34,7 +36,7 @@ class _DenseBlock(nn.ModuleDict):
         features = [x]
         for layer in self.values():
             features.append(layer(torch.cat(features, 1)))
-        return torch.cat(features, 1)
+        return self.emit(torch.cat(features, 1))
 
 
 class _Transition(nn.Sequential):

@@ -6,13 +6,14 @@ import math
 
 from torch import Tensor, nn
 
-from ..layers import BcosConv2d, LogitLayer
+from ..layers import BcosConv2d, LogitLayer, OutputEmitter
 from ._architectures import register_architecture
 from ._base import BcosClassifier, make_norm
 
 
-class BasicBlock(nn.Module):
+class BasicBlock(OutputEmitter):
     expansion = 1
+    has_skip_connection = True  # the block's output is a cut of the network (circuits), its convs' outputs are not
 
     def __init__(self, in_planes: int, planes: int, stride: int, b: float, max_out: int, norm: str) -> None:
         super().__init__()
@@ -24,11 +25,12 @@ class BasicBlock(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         out = self.bn2(self.conv2(self.bn1(self.conv1(x))))
-        return out + (x if self.downsample is None else self.downsample(x))
+        return self.emit(out + (x if self.downsample is None else self.downsample(x)))
 
 
-class Bottleneck(nn.Module):
+class Bottleneck(OutputEmitter):
     expansion = 4
+    has_skip_connection = True
 
     def __init__(self, in_planes: int, planes: int, stride: int, b: float, max_out: int, norm: str) -> None:
         super().__init__()
@@ -44,7 +46,7 @@ class Bottleneck(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         out = self.bn1(self.conv1(x))
         out = self.bn3(self.conv3(self.bn2(self.conv2(out))))
-        return out + (x if self.downsample is None else self.downsample(x))
+        return self.emit(out + (x if self.downsample is None else self.downsample(x)))
 
 
 def _downsample(in_planes: int, out_planes: int, stride: int, b: float, max_out: int, norm: str) -> nn.Module | None:

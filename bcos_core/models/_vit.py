@@ -19,7 +19,16 @@ from collections import OrderedDict
 import torch
 from torch import Tensor, nn
 
-from ..layers import BcosConv2d, BcosLinear, DetachableGNLayerNorm2d, DetachableLayerNorm, DynamicModule, LogitLayer, constant_term
+from ..layers import (
+    BcosConv2d,
+    BcosLinear,
+    DetachableGNLayerNorm2d,
+    DetachableLayerNorm,
+    DynamicModule,
+    LogitLayer,
+    OutputEmitter,
+    constant_term,
+)
 from ._architectures import register_architecture
 from ._base import BcosClassifier
 
@@ -36,6 +45,8 @@ def sincos_position_embedding(height: int, width: int, dim: int, temperature: fl
 
 class Attention(DynamicModule):
     """Multi-head self-attention with a B-cos output map; q and k are detached in explanation mode."""
+
+    channel_dim = -1
 
     def __init__(self, dim: int, heads: int, dim_head: int, b: float) -> None:
         super().__init__()
@@ -67,7 +78,12 @@ class FeedForward(nn.Module):
         return self.net(x)
 
 
-class Encoder(nn.Module):
+class Encoder(OutputEmitter):
+    """x + Attn(x), then + FF(x): two residual additions, so the encoder's output (N, tokens, dim) is a cut, its parts are not."""
+
+    channel_dim = -1
+    has_skip_connection = True
+
     def __init__(self, dim: int, heads: int, mlp_dim: int, b: float) -> None:
         super().__init__()
         self.attn = Attention(dim, heads, dim // heads, b)
@@ -75,7 +91,7 @@ class Encoder(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.attn(x) + x
-        return self.ff(x) + x
+        return self.emit(self.ff(x) + x)
 
 
 class PatchEmbedding(nn.Module):

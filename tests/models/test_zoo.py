@@ -6,7 +6,8 @@ import pytest
 import torch
 
 import bcos_core
-from bcos_core.layers import explorable_layers
+from bcos_core.circuits import Neuron, explain_channels
+from bcos_core.layers import circuit_layers, explorable_layers
 from bcos_core.models import get_spec, list_architectures
 from bcos_core.zoo import random_model
 
@@ -60,6 +61,21 @@ def test_intermediate_neurons_are_complete(model_and_image) -> None:
         assert expl.activation == pytest.approx(float(activations[channel].max()), rel=1e-5)
         assert expl.logit == pytest.approx(abs(expl.activation), rel=1e-6)
         _assert_complete(expl)
+
+
+def test_channel_contributions_are_complete_at_cuts_for_classes_deltas_and_neurons(model_and_image) -> None:
+    """Circuits: Σ channel contributions of a cut layer + constant terms above it + bias = the class logit, the logit
+    gap, or a later neuron's activation (residual, dense and transformer blocks cut as whole blocks)."""
+    _, model, x = model_and_image
+    cuts, layers = circuit_layers(model), explorable_layers(model)
+    first, second = bcos_core.class_logits(model, x).topk(2).indices.tolist()
+    for cut in [cuts[0], cuts[len(cuts) // 2], cuts[-1]]:
+        for target in (first, (first, second)):
+            assert explain_channels(model, x, cut, target).completeness_error < 1e-4, (cut, target)
+    names = [name for name, _ in model.named_modules()]  # definition order is forward order in every zoo model
+    later = next(n for n in names[names.index(cuts[1]) + 1 :] if n in layers and not n.startswith(cuts[1] + "."))
+    expl = explain_channels(model, x, cuts[1], Neuron(later, 0))
+    assert expl.completeness_error < 1e-4 and expl.value >= 0
 
 
 def test_the_paper_network_narrows_to_given_widths_and_stays_exact() -> None:

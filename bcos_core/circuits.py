@@ -1,0 +1,310 @@
+"""Circuits: exact contributions of a lower layer's channels to a class, a Δ or a higher neuron.
+
+In explanation mode the part of a B-cos network above a cut layer k (:func:`bcos_core.layers.circuit_layers`) is
+linear in that layer's output a_k, so a score s above it is
+
+    s = Σ_j Σ_p ∂s/∂a_k[j, p] · a_k[j, p] + bias (+ input-independent terms added above the cut)
+
+and each term is the exact contribution of channel j at position p. One backward pass gives them for every cut at
+once; a circuit (the target, its top channels in the layer below, theirs in the layer below that, …) needs one more
+batched backward pass per pair of layers, since a channel's contribution ∂s/∂a_U ⊙ a_U is itself linear in a_D.
+
+>>> expl = explain_channels(model, x, "block3.conv1", target=3)          # class 3
+>>> expl.channel_totals.sum() + expl.bias                                # == expl.value
+>>> circuit = explain_circuit(model, x, 3, ["block3.conv2", "block3.conv1", "block2.conv2"], top_k=8)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor, nn
+
+from .explain import _as_single_image, _logit_bias, _resolve_position
+from .layers import (
+    OutputEmitter,
+    circuit_layers,
+    explanation_mode,
+    forward_through,
+    forward_to,
+    running_statistics,
+    tracking_constant_terms,
+)
+
+
+@dataclass(frozen=True)
+class Neuron:
+    """A neuron as a circuit target: channel ``channel`` of layer ``layer`` at ``position`` (None: where it is largest)."""
+
+    layer: str
+    channel: int
+    position: tuple[int, ...] | None = None
+
+
+Target = int | tuple[int, int] | Neuron
+
+
+@dataclass(frozen=True)
+class ChannelExplanation:
+    """A score explained by the channels of one lower layer.
+
+    Attributes:
+        target: a class, a (class_1, class_2) Δ, or a :class:`Neuron` (its position resolved).
+        layer: the cut layer whose channels explain it.
+        value: the explained score (a logit, a logit gap, or a sign-corrected activation, as in ``explain``).
+        bias: its additive constant (the logit bias for a class, 0 for a Δ and for neurons).
+        contributions: (C, H, W) for a convolutional layer, (C, tokens…) for a ViT layer, (C,) for a vector: the exact
+            contribution of every channel at every position; Σ contributions + Σ constant terms + bias = value.
+        activations: the layer's output for this image, in the same layout.
+        constant_terms: contributions of input-independent terms added above the cut (a ViT's positional embedding
+            when the cut is its patch embedding).
+    """
+
+    target: int | tuple[int, int] | Neuron
+    layer: str
+    value: float
+    bias: float
+    contributions: Tensor
+    activations: Tensor
+    constant_terms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def channel_totals(self) -> Tensor:
+        """(C,) each channel's contribution summed over its positions."""
+        return self.contributions.flatten(1).sum(1) if self.contributions.dim() > 1 else self.contributions
+
+    @property
+    def completeness_error(self) -> float:
+        """|Σ contributions + Σ constant terms + bias − value| relative to max(|value|, 1): zero up to float rounding."""
+        total = float(self.contributions.double().sum()) + sum(self.constant_terms.values()) + self.bias
+        return abs(total - self.value) / max(abs(self.value), 1.0)
+
+    def top_channels(self, k: int, sign: int = 0) -> list[int]:
+        """The ``k`` channels with the largest contribution: positive (sign 1), negative (−1) or by magnitude (0)."""
+        totals = self.channel_totals
+        order = (totals if sign > 0 else -totals if sign < 0 else totals.abs()).argsort(descending=True)
+        chosen = [int(c) for c in order[:k]]
+        return [c for c in chosen if sign == 0 or totals[c] * sign > 0]
+
+
+@dataclass(frozen=True)
+class CircuitNode:
+    """One channel of a circuit: its exact contribution to the circuit's target and its activation (summed over
+    positions: the channel's share of the layer's output that the contribution weighs)."""
+
+    layer: str
+    channel: int
+    contribution: float
+    activation: float
+
+
+@dataclass(frozen=True)
+class CircuitEdge:
+    """``lower`` (layer, channel) contributes ``contribution`` to ``upper``: a (layer, channel), or None for the target."""
+
+    lower: tuple[str, int]
+    upper: tuple[str, int] | None
+    contribution: float
+
+
+@dataclass(frozen=True)
+class Circuit:
+    """The target, the top channels of each layer (top to bottom) and the exact contributions between them.
+
+    ``inputs[(layer, channel)]`` is the (C_lower,) vector of every lower channel's contribution to that node (only for
+    nodes with a layer below): Σ of it + ``node_terms`` (constant terms between the layers) = the node's contribution.
+    """
+
+    target: int | tuple[int, int] | Neuron
+    value: float
+    bias: float
+    layers: list[str]
+    nodes: dict[str, list[CircuitNode]]
+    edges: list[CircuitEdge]
+    totals: dict[str, Tensor]
+    inputs: dict[tuple[str, int], Tensor]
+    node_terms: dict[tuple[str, int], float]
+    constant_terms: dict[str, dict[str, float]]
+
+    def completeness_error(self, layer: str) -> float:
+        """|Σ channel contributions of ``layer`` + constant terms + bias − value| relative to max(|value|, 1)."""
+        total = float(self.totals[layer].double().sum()) + sum(self.constant_terms[layer].values()) + self.bias
+        return abs(total - self.value) / max(abs(self.value), 1.0)
+
+
+def _channels_first(output: Tensor, module: nn.Module) -> Tensor:
+    """One image's layer output with channels first: (C, H, W), (C, tokens…) or (C,)."""
+    return output.movedim(getattr(module, "channel_dim", 1), 1)[0] if output.dim() > 2 else output[0]
+
+
+def _checked_cuts(model: nn.Module, layers: Sequence[str]) -> None:
+    cuts = circuit_layers(model)
+    bad = [layer for layer in layers if layer not in cuts]
+    if bad:
+        raise ValueError(
+            f"layer {bad[0]!r} does not separate the input from the output (a skip connection goes around it, or it is no B-cos "
+            f"layer or block); layers that do: {', '.join(cuts)}"
+        )
+
+
+def _score(model: nn.Module, x: Tensor, layers: list[str], target: Target) -> tuple[Tensor, dict[str, Tensor], Target, float]:
+    """Forward pass capturing ``layers`` (in the graph): (score, captured outputs in forward order, resolved target, bias)."""
+    if isinstance(target, Neuron):
+        outputs = forward_to(model, x, [*layers, target.layer])
+        ran = list(outputs)
+        late = [layer for layer in layers if ran.index(layer) > ran.index(target.layer)]
+        if late or target.layer in layers:
+            raise ValueError(f"layer {(late or [target.layer])[0]!r} is not below the neuron's layer {target.layer!r}")
+        activations = outputs.pop(target.layer)
+        maps = activations.movedim(getattr(dict(model.named_modules())[target.layer], "channel_dim", 1), 1)[0]
+        if not 0 <= target.channel < maps.shape[0]:
+            raise ValueError(f"layer {target.layer!r} has {maps.shape[0]} channels; got channel {target.channel}")
+        position = _resolve_position(maps[target.channel].detach(), target.position, target.layer)
+        value = maps[target.channel][position]
+        sign = -1.0 if float(value.detach()) < 0 else 1.0
+        return sign * value, outputs, Neuron(target.layer, target.channel, position), 0.0
+    logits, outputs = forward_through(model, x, layers)
+    logits = logits[0]
+    if isinstance(target, tuple):
+        first, second = (int(c) for c in target)
+        return logits[first] - logits[second], outputs, (first, second), 0.0
+    return logits[int(target)], outputs, int(target), _logit_bias(model)
+
+
+def _upstream(terms: dict[str, Tensor], output: Tensor) -> set[str]:
+    """Names of the constant terms that ``output`` depends on (they are inside it, not added above it)."""
+    if not terms:
+        return set()
+    grads = torch.autograd.grad(output, list(terms.values()), torch.ones_like(output), retain_graph=True, allow_unused=True)
+    return {name for name, grad in zip(terms, grads) if grad is not None}
+
+
+def explain_channels(model: nn.Module, image: Tensor, layer: str, target: Target) -> ChannelExplanation:
+    """Explain a class (index), a Δ ((class_1, class_2)) or a :class:`Neuron` by the channels of the cut ``layer``.
+
+    One forward and one backward pass in explanation mode, per-call state only (safe on a shared model).
+    """
+    return _explain_layers(model, image, [layer], target)[0]
+
+
+def _explain_layers(model: nn.Module, image: Tensor, layers: list[str], target: Target) -> list[ChannelExplanation]:
+    _checked_cuts(model, layers)
+    modules = dict(model.named_modules())
+    x = _as_single_image(image)[None]
+    with running_statistics(model), explanation_mode(model), tracking_constant_terms() as terms, torch.enable_grad():
+        score, outputs, resolved, bias = _score(model, x, layers, target)
+        grads = torch.autograd.grad(
+            score, [outputs[name] for name in layers] + list(terms.values()), retain_graph=bool(terms), allow_unused=True
+        )
+        inside = {name: _upstream(terms, outputs[name]) for name in layers}
+    term_values = {
+        name: float((grad * term.detach()).double().sum())
+        for (name, term), grad in zip(terms.items(), grads[len(layers) :])
+        if grad is not None
+    }
+    explanations = []
+    for name, grad in zip(layers, grads):
+        output = outputs[name].detach()
+        contributions = grad * output if grad is not None else torch.zeros_like(output)
+        explanations.append(
+            ChannelExplanation(
+                target=resolved,
+                layer=name,
+                value=float(score.detach()),
+                bias=bias,
+                contributions=_channels_first(contributions, modules[name]),
+                activations=_channels_first(output, modules[name]),
+                constant_terms={term: value for term, value in term_values.items() if term not in inside[name]},
+            )
+        )
+    return explanations
+
+
+def explain_circuit(model: nn.Module, image: Tensor, target: Target, layers: Sequence[str], top_k: int = 8) -> Circuit:
+    """The circuit of ``target`` through ``layers`` (cut layers, any order; returned top to bottom): the ``top_k`` channels
+    of each layer by the magnitude of their exact contribution to the target, and between consecutive layers the exact
+    contribution of each lower channel to each upper channel's contribution. 1 + (len(layers) − 1) backward passes."""
+    layers = list(layers)
+    _checked_cuts(model, layers)
+    order = {name: i for i, name in enumerate(circuit_layers(model))}
+    layers = sorted(set(layers), key=lambda name: -order[name])
+    modules = dict(model.named_modules())
+    x = _as_single_image(image)[None]
+    with running_statistics(model), explanation_mode(model), tracking_constant_terms() as terms, torch.enable_grad():
+        score, outputs, resolved, bias = _score(model, x, layers, target)
+        captured = [outputs[name] for name in layers]
+        grads = torch.autograd.grad(score, captured + list(terms.values()), retain_graph=True, allow_unused=True, materialize_grads=True)
+        inside = {name: _upstream(terms, outputs[name]) for name in layers}
+        term_values = {
+            name: float((grad * term.detach()).double().sum()) for (name, term), grad in zip(terms.items(), grads[len(layers) :])
+        }
+        totals, nodes = {}, {}
+        for name, grad in zip(layers, grads):
+            per_channel = _channels_first(grad * outputs[name].detach(), modules[name])
+            totals[name] = per_channel.flatten(1).sum(1) if per_channel.dim() > 1 else per_channel
+            activation = _channels_first(outputs[name].detach(), modules[name])
+            activation = activation.flatten(1).sum(1) if activation.dim() > 1 else activation
+            chosen = totals[name].abs().argsort(descending=True)[:top_k].tolist()
+            nodes[name] = [CircuitNode(name, c, float(totals[name][c]), float(activation[c])) for c in chosen]
+        edges = [CircuitEdge((layers[0], node.channel), None, node.contribution) for node in nodes[layers[0]]]
+        inputs: dict[tuple[str, int], Tensor] = {}
+        node_terms: dict[tuple[str, int], float] = {}
+        for upper, lower, upper_grad in zip(layers, layers[1:], grads):
+            upper_module = modules[upper]
+            channels = [node.channel for node in nodes[upper]]
+            masks = torch.zeros(len(channels), *upper_grad.shape, dtype=upper_grad.dtype)
+            for row, channel in enumerate(channels):
+                masks[row].movedim(getattr(upper_module, "channel_dim", 1), 1)[:, channel] = 1
+            masks = masks * upper_grad  # row j: the upper node j's contribution as a linear function of a_upper
+            between = [name for name in terms if name in inside[upper] and name not in inside[lower]]
+            lower_grads, *term_grads = torch.autograd.grad(
+                outputs[upper], [outputs[lower], *(terms[name] for name in between)], masks, retain_graph=True, is_grads_batched=True
+            )
+            lower_output = outputs[lower].detach()
+            for row, channel in enumerate(channels):
+                per_channel = _channels_first(lower_grads[row] * lower_output, modules[lower])
+                inputs[(upper, channel)] = per_channel.flatten(1).sum(1) if per_channel.dim() > 1 else per_channel
+                node_terms[(upper, channel)] = sum(
+                    float((g[row] * terms[name].detach()).double().sum()) for name, g in zip(between, term_grads)
+                )
+                for node in nodes[lower]:
+                    edges.append(CircuitEdge((lower, node.channel), (upper, channel), float(inputs[(upper, channel)][node.channel])))
+    return Circuit(
+        target=resolved,
+        value=float(score.detach()),
+        bias=bias,
+        layers=layers,
+        nodes=nodes,
+        edges=edges,
+        totals={name: t.detach() for name, t in totals.items()},
+        inputs=inputs,
+        node_terms=node_terms,
+        constant_terms={name: {t: v for t, v in term_values.items() if t not in inside[name]} for name in layers},
+    )
+
+
+def channel_totals_over_images(
+    model: nn.Module, images: Tensor, layer: str, neuron: Neuron, positions: Sequence[Sequence[int] | None] | None = None
+) -> Tensor:
+    """(N, C) each lower channel's exact contribution (summed over positions) to ``neuron`` on each of N images, each
+    at its own position (None: where the neuron is largest on that image). One forward and one backward pass: in eval
+    mode the images of a batch do not interact. Averaged over a neuron's top images it says which lower concepts it
+    composes."""
+    _checked_cuts(model, [layer])
+    modules = dict(model.named_modules())
+    if not isinstance(modules.get(neuron.layer), OutputEmitter):
+        raise ValueError(f"no layer {neuron.layer!r} to explain")
+    x = images.detach().float()
+    positions = list(positions) if positions is not None else [None] * len(x)
+    with running_statistics(model), explanation_mode(model), torch.enable_grad():
+        outputs = forward_to(model, x, [layer, neuron.layer])
+        if list(outputs).index(layer) > list(outputs).index(neuron.layer) or layer == neuron.layer:
+            raise ValueError(f"layer {layer!r} is not below the neuron's layer {neuron.layer!r}")
+        maps = outputs[neuron.layer].movedim(getattr(modules[neuron.layer], "channel_dim", 1), 1)[:, neuron.channel]
+        values = torch.stack([maps[i][_resolve_position(maps[i].detach(), p, neuron.layer)] for i, p in enumerate(positions)])
+        signs = torch.where(values.detach() < 0, -1.0, 1.0)
+        (grad,) = torch.autograd.grad((signs * values).sum(), outputs[layer])
+    contributions = (grad * outputs[layer].detach()).movedim(getattr(modules[layer], "channel_dim", 1), 1)
+    return contributions.flatten(2).sum(2) if contributions.dim() > 2 else contributions

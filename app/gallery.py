@@ -126,11 +126,19 @@ def dataset_crop(model_name: str, image_number: int) -> np.ndarray:
         return get_model(model_name).preprocess.to_array(image)
 
 
+def top_image_crops(model_name: str, layer: str, channel: int, count: int) -> np.ndarray | None:
+    """(N, S, S, 3) uint8 crops of the channel's top ``count`` images; None when the index lacks the layer or its images
+    are not in the data folder."""
+    gallery = open_gallery(model_name)
+    if gallery.samples is None or layer not in gallery.index.layers:
+        return None
+    numbers = [int(i) for i in gallery.index.layers[layer].top_images[channel, :count] if i >= 0]
+    return np.stack([dataset_crop(model_name, i) for i in numbers])
+
+
 def thumbnail(model_name: str, layer: str, channel: int, count: int = 4) -> np.ndarray:
     """The channel's top ``count`` images side by side (no explanation: fast enough for a grid)."""
-    stats = open_gallery(model_name).index.layers[layer]
-    numbers = [int(i) for i in stats.top_images[channel, :count] if i >= 0]
-    return np.concatenate([dataset_crop(model_name, i) for i in numbers], axis=1)
+    return np.concatenate(list(top_image_crops(model_name, layer, channel, count)), axis=1)
 
 
 @dataclass(frozen=True)

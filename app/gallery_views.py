@@ -10,6 +10,7 @@ import streamlit as st
 from bcos_core.neuron_index import HISTOGRAM_EDGES, ConceptLabels, labels_path
 
 from . import compute, figures
+from .circuit_views import composition_over_top_images, what_feeds_this
 from .gallery import RANKINGS, TILE_VIEWS, Gallery, concept_labels, labels_are_shared, neuron_tiles, ranked_channels, save_labels, thumbnail
 from .pipeline import RenderOptions
 from .sidebar import Selection
@@ -108,6 +109,16 @@ def neuron_page(selection: Selection, gallery: Gallery, layer: str, channel: int
             if tile.second is not None:
                 st.image(tile.second[view], caption=f"2nd peak · {tile.second_ratio:.0%}", width="stretch")
     try_your_image(selection, layer, channel, render)
+    st.markdown("#### What feeds this neuron")
+    st.caption("The lower channels that make this neuron fire on your image, each with its exact share of the activation.")
+    what_feeds_this(selection, ("neuron", layer, channel), f"{layer}[{channel}]", layer)
+    composition_over_top_images(selection.model_name, layer, channel, st.session_state["feed_layer"], TILES)
+    st.page_link(
+        "app_pages/explain_classes.py",
+        label="Back to the class explanation of your image",
+        icon=":material/arrow_back:",
+        query_params={"model": selection.model_name, "image": selection.image_id},
+    )
 
 
 def try_your_image(selection: Selection, layer: str, channel: int, render: RenderOptions) -> None:

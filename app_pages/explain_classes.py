@@ -4,6 +4,7 @@ import numpy as np
 import streamlit as st
 
 from app import compute, figures
+from app.circuit_views import what_feeds_this
 from app.controls import exactness_readout, page_inputs, ranked_classes
 from app.state import init_widget, reset_on_change, write_url
 from bcos_core.render import symmetric_limit
@@ -57,3 +58,9 @@ for index, item in enumerate(grid):  # plain images, not charts: the page stays 
 st.caption(
     f"Contribution maps of the grid share one colour scale (±{shared:.3g}: blue against, red for), so their intensities compare directly."
 )
+
+st.subheader(f"What feeds “{names[target]}”")
+st.caption(
+    "In explanation mode the network above any cut layer is linear in that layer's output, so every channel's share of the logit is exact."
+)
+what_feeds_this(selection, ("class", target), f"logit of “{names[target]}”")

@@ -134,6 +134,19 @@ class Circuit:
         return abs(total - self.value) / max(abs(self.value), 1.0)
 
 
+def layers_below(model: nn.Module, target_layer: str | None = None) -> list[str]:
+    """The cut layers that can explain a neuron of ``target_layer`` (cuts that run before it and do not contain it), or a
+    class (None: every cut but the classifier, whose channels are the classes themselves), nearest first."""
+    cuts = circuit_layers(model)
+    if target_layer is None:
+        return cuts[:-1][::-1]
+    names = [name for name, _ in model.named_modules()]  # definition order is forward order in every zoo model
+    if target_layer not in names:
+        raise KeyError(f"model has no layer {target_layer!r}")
+    before = names[: names.index(target_layer)]
+    return [cut for cut in cuts if cut in before and not target_layer.startswith(cut + ".")][::-1]
+
+
 def _channels_first(output: Tensor, module: nn.Module) -> Tensor:
     """One image's layer output with channels first: (C, H, W), (C, tokens…) or (C,)."""
     return output.movedim(getattr(module, "channel_dim", 1), 1)[0] if output.dim() > 2 else output[0]

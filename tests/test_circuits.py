@@ -8,7 +8,7 @@ import torch
 import torch.autograd.forward_ad as forward_ad
 
 import bcos_core
-from bcos_core.circuits import Neuron, channel_totals_over_images, explain_channels, explain_circuit
+from bcos_core.circuits import Neuron, channel_totals_over_images, explain_channels, explain_circuit, layers_below
 from bcos_core.layers import circuit_layers, explanation_mode, forward_through, running_statistics
 from bcos_core.zoo import random_model
 
@@ -176,3 +176,13 @@ def test_contributions_over_images_equal_one_image_at_a_time() -> None:
     for image, position, row in zip(images, positions, batched):
         single = explain_channels(model, image, "block2.conv2", Neuron(neuron.layer, neuron.channel, position))
         assert torch.allclose(row, single.channel_totals, rtol=1e-4, atol=1e-6)
+
+
+def test_layers_below_a_target_are_the_cuts_before_it_nearest_first() -> None:
+    fastnet, resnet = random_model("bcos_fastnet_cifar10"), random_model("bcos_resnet20_cifar10")
+    assert layers_below(fastnet) == ["block3.conv2", "block3.conv1", "block2.conv2", "block2.conv1", "block1.conv2", "block1.conv1", "stem"]
+    assert layers_below(fastnet, "block2.conv1") == ["block1.conv2", "block1.conv1", "stem"]
+    assert layers_below(resnet, "layer1.1.conv2") == ["layer1.0", "conv1"]  # not its own block
+    x = _image()
+    for layer in layers_below(resnet, "layer2.0.conv1"):
+        assert explain_channels(resnet, x, layer, Neuron("layer2.0.conv1", 3)).completeness_error < 1e-5

@@ -199,10 +199,12 @@ def explain_channels(model: nn.Module, image: Tensor, layer: str, target: Target
 
     One forward and one backward pass in explanation mode, per-call state only (safe on a shared model).
     """
-    return _explain_layers(model, image, [layer], target)[0]
+    return explain_channels_of_layers(model, image, [layer], target)[0]
 
 
-def _explain_layers(model: nn.Module, image: Tensor, layers: list[str], target: Target) -> list[ChannelExplanation]:
+def explain_channels_of_layers(model: nn.Module, image: Tensor, layers: Sequence[str], target: Target) -> list[ChannelExplanation]:
+    """:func:`explain_channels` for several cut layers at once, from one forward and one backward pass."""
+    layers = list(layers)
     _checked_cuts(model, layers)
     modules = dict(model.named_modules())
     x = _as_single_image(image)[None]

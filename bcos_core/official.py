@@ -23,13 +23,19 @@ import torch
 
 from .checkpoints import CheckpointError
 from .files import sha256_of
-from .registry import WEIGHTS_ENV_VAR, ModelEntry
+from .registry import WEIGHTS_ENV_VAR, ModelEntry, list_models
 
 _KEY_RULES = [
     (re.compile(r"^0\."), ""),  # ViTs: v2 wraps them with their logit layer in a sequential
     (re.compile(r"\.linear\.weight$"), ".weight"),
     (re.compile(r"^fc\."), "classifier."),
 ]
+
+
+def list_official_models() -> list[str]:
+    """Registered names of the official B-cos v2 release models (CNNs and ViTs), loadable when their file is present
+    or can be downloaded."""
+    return list_models(tag="official")
 
 
 def convert_official_state_dict(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -45,6 +45,7 @@ class ModelEntry:
     accuracy: float
     accuracy_source: str
     url: str | None = None
+    official_entry: str | None = None  # the model's name in the official package (``bcos.pretrained.<name>``)
     tags: tuple[str, ...] = field(default_factory=tuple)
 
     @property

@@ -1,4 +1,4 @@
-"""B-cos DenseNet-121 as in B-cos v2; state dicts match v2's keys (``features.denseblockK.denselayerJ…``)."""
+"""B-cos DenseNet-121/161/169/201 as in B-cos v2; state dicts match v2's keys (``features.denseblockK.denselayerJ…``)."""
 
 from __future__ import annotations
 
@@ -86,3 +86,21 @@ class BcosDenseNet(BcosClassifier):
 def bcos_densenet121_imagenet(*, b: float = 2.0, norm: str = "bnu", num_classes: int = 1000) -> BcosDenseNet:
     """ImageNet DenseNet-121 of B-cos v2 (``bcos.pretrained.densenet121``)."""
     return BcosDenseNet(32, (6, 12, 24, 16), 64, num_classes=num_classes, b=b, norm=norm)
+
+
+@register_architecture("bcos_densenet161_imagenet", dataset="imagenet", input_size=224)
+def bcos_densenet161_imagenet(*, b: float = 2.0, norm: str = "bnu", num_classes: int = 1000) -> BcosDenseNet:
+    """ImageNet DenseNet-161 of B-cos v2 (``bcos.pretrained.densenet161``): growth 48, 96 initial features."""
+    return BcosDenseNet(48, (6, 12, 36, 24), 96, num_classes=num_classes, b=b, norm=norm)
+
+
+@register_architecture("bcos_densenet169_imagenet", dataset="imagenet", input_size=224)
+def bcos_densenet169_imagenet(*, b: float = 2.0, norm: str = "bnu", num_classes: int = 1000) -> BcosDenseNet:
+    """ImageNet DenseNet-169 of B-cos v2 (``bcos.pretrained.densenet169``)."""
+    return BcosDenseNet(32, (6, 12, 32, 32), 64, num_classes=num_classes, b=b, norm=norm)
+
+
+@register_architecture("bcos_densenet201_imagenet", dataset="imagenet", input_size=224)
+def bcos_densenet201_imagenet(*, b: float = 2.0, norm: str = "bnu", num_classes: int = 1000) -> BcosDenseNet:
+    """ImageNet DenseNet-201 of B-cos v2 (``bcos.pretrained.densenet201``)."""
+    return BcosDenseNet(32, (6, 12, 48, 32), 64, num_classes=num_classes, b=b, norm=norm)

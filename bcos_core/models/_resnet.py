@@ -1,4 +1,5 @@
-"""B-cos ResNets as in B-cos v2 (ImageNet ResNet-18/-50 and CIFAR ResNet-20/-56); state dicts match v2's keys."""
+"""B-cos ResNets as in B-cos v2 (ImageNet ResNet-18/34/50/101/152 and ResNeXt-50 32×4d, CIFAR ResNet-20/-56); state
+dicts match v2's keys."""
 
 from __future__ import annotations
 
@@ -15,8 +16,12 @@ class BasicBlock(OutputEmitter):
     expansion = 1
     has_skip_connection = True  # the block's output is a cut of the network (circuits), its convs' outputs are not
 
-    def __init__(self, in_planes: int, planes: int, stride: int, b: float, max_out: int, norm: str) -> None:
+    def __init__(
+        self, in_planes: int, planes: int, stride: int, b: float, max_out: int, norm: str, groups: int = 1, base_width: int = 64
+    ) -> None:
         super().__init__()
+        if groups != 1 or base_width != 64:
+            raise ValueError("the basic block has no groups or width factor (use the bottleneck)")
         self.conv1 = BcosConv2d(in_planes, planes, 3, stride, 1, b=b, max_out=max_out)
         self.bn1 = make_norm(norm, planes)
         self.conv2 = BcosConv2d(planes, planes, 3, 1, 1, b=b, max_out=max_out)
@@ -32,14 +37,17 @@ class Bottleneck(OutputEmitter):
     expansion = 4
     has_skip_connection = True
 
-    def __init__(self, in_planes: int, planes: int, stride: int, b: float, max_out: int, norm: str) -> None:
+    def __init__(
+        self, in_planes: int, planes: int, stride: int, b: float, max_out: int, norm: str, groups: int = 1, base_width: int = 64
+    ) -> None:
         super().__init__()
         out_planes = planes * self.expansion
-        self.conv1 = BcosConv2d(in_planes, planes, 1, b=b, max_out=max_out)
-        self.bn1 = make_norm(norm, planes)
-        self.conv2 = BcosConv2d(planes, planes, 3, stride, 1, b=b, max_out=max_out)
-        self.bn2 = make_norm(norm, planes)
-        self.conv3 = BcosConv2d(planes, out_planes, 1, b=b, max_out=max_out)
+        width = int(planes * base_width / 64) * groups  # ResNeXt: grouped 3×3 conv of this width
+        self.conv1 = BcosConv2d(in_planes, width, 1, b=b, max_out=max_out)
+        self.bn1 = make_norm(norm, width)
+        self.conv2 = BcosConv2d(width, width, 3, stride, 1, groups=groups, b=b, max_out=max_out)
+        self.bn2 = make_norm(norm, width)
+        self.conv3 = BcosConv2d(width, out_planes, 1, b=b, max_out=max_out)
         self.bn3 = make_norm(norm, out_planes)
         self.downsample = _downsample(in_planes, out_planes, stride, b, max_out, norm)
 
@@ -70,6 +78,8 @@ class BcosResNet(BcosClassifier):
         max_out: int = 1,
         norm: str = "bnu",
         logit_bias: float | None = None,
+        groups: int = 1,
+        width_per_group: int = 64,
     ) -> None:
         super().__init__()
         if small_inputs:
@@ -85,7 +95,7 @@ class BcosResNet(BcosClassifier):
             blocks = []
             for position in range(depth):
                 stride = 2 if index > 0 and position == 0 else 1
-                blocks.append(block(channels, planes, stride, b, max_out, norm))
+                blocks.append(block(channels, planes, stride, b, max_out, norm, groups, width_per_group))
                 channels = planes * block.expansion
             stages.append(nn.Sequential(*blocks))
         self.layer1, self.layer2, self.layer3 = stages[:3]
@@ -129,3 +139,27 @@ def bcos_resnet18_imagenet(*, b: float = 2.0, max_out: int = 1, norm: str = "bnu
 def bcos_resnet50_imagenet(*, b: float = 2.0, max_out: int = 1, norm: str = "bnu", num_classes: int = 1000) -> BcosResNet:
     """ImageNet ResNet-50 of B-cos v2 (``bcos.pretrained.resnet50``)."""
     return BcosResNet(Bottleneck, [3, 4, 6, 3], num_classes=num_classes, b=b, max_out=max_out, norm=norm)
+
+
+@register_architecture("bcos_resnet34_imagenet", dataset="imagenet", input_size=224)
+def bcos_resnet34_imagenet(*, b: float = 2.0, max_out: int = 1, norm: str = "bnu", num_classes: int = 1000) -> BcosResNet:
+    """ImageNet ResNet-34 of B-cos v2 (``bcos.pretrained.resnet34``)."""
+    return BcosResNet(BasicBlock, [3, 4, 6, 3], num_classes=num_classes, b=b, max_out=max_out, norm=norm)
+
+
+@register_architecture("bcos_resnet101_imagenet", dataset="imagenet", input_size=224)
+def bcos_resnet101_imagenet(*, b: float = 2.0, max_out: int = 1, norm: str = "bnu", num_classes: int = 1000) -> BcosResNet:
+    """ImageNet ResNet-101 of B-cos v2 (``bcos.pretrained.resnet101``)."""
+    return BcosResNet(Bottleneck, [3, 4, 23, 3], num_classes=num_classes, b=b, max_out=max_out, norm=norm)
+
+
+@register_architecture("bcos_resnet152_imagenet", dataset="imagenet", input_size=224)
+def bcos_resnet152_imagenet(*, b: float = 2.0, max_out: int = 1, norm: str = "bnu", num_classes: int = 1000) -> BcosResNet:
+    """ImageNet ResNet-152 of B-cos v2 (``bcos.pretrained.resnet152``, and ``resnet152_long``)."""
+    return BcosResNet(Bottleneck, [3, 8, 36, 3], num_classes=num_classes, b=b, max_out=max_out, norm=norm)
+
+
+@register_architecture("bcos_resnext50_32x4d_imagenet", dataset="imagenet", input_size=224)
+def bcos_resnext50_32x4d_imagenet(*, b: float = 2.0, max_out: int = 1, norm: str = "bnu", num_classes: int = 1000) -> BcosResNet:
+    """ImageNet ResNeXt-50 32×4d of B-cos v2 (``bcos.pretrained.resnext50_32x4d``): grouped 3×3 convs, 32 groups of 4."""
+    return BcosResNet(Bottleneck, [3, 4, 6, 3], num_classes=num_classes, b=b, max_out=max_out, norm=norm, groups=32, width_per_group=4)

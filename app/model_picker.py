@@ -26,9 +26,11 @@ def app_architectures() -> list[str]:
 
 
 def model_choices() -> list[str]:
-    """Registered B-cos models, plus a checkpoint-path box only where the operator allows it (app.settings)."""
+    """Registered B-cos models the pages can show (CNNs: see :func:`app_architectures`), plus a checkpoint-path box only
+    where the operator allows it (app.settings)."""
     custom = [CUSTOM] if operator_settings().allow_checkpoint_paths else []
-    return bcos_core.list_models() + custom
+    shown = set(app_architectures())
+    return [name for name in bcos_core.list_models() if registry.get_entry(name).arch in shown] + custom
 
 
 def model_label(name: str) -> str:

@@ -131,6 +131,14 @@ def test_teacher_mode_hides_controls() -> None:
     assert not [s for s in at.select_slider if s.key == "B"]
 
 
+def test_the_picker_lists_the_official_cnns_with_their_accuracy_and_no_vit_yet() -> None:
+    at = _open()
+    options = at.sidebar.selectbox(key="model_choice").options
+    assert any(o.startswith("v2_convnext_tiny · imagenet · 77.5% reported") for o in options), options[:5]
+    assert any(o.startswith("v2_resnet152_long ·") for o in options)
+    assert not any("vit" in o for o in options)  # the pages do not show token neurons yet
+
+
 def test_model_paths_only_where_the_operator_allows_them(tmp_path, monkeypatch) -> None:
     from app.settings import CHECKPOINT_PATHS_ENV_VAR
 

@@ -81,13 +81,12 @@ def _channel_tiles(selection: Selection, result: circuits.Feed, layer: str, chan
     if not channels:
         st.caption(f"No channel of {layer} contributes {side}.")
         return
-    limit = symmetric_limit([result.maps[c] for c in channels]) if result.maps.ndim == 3 else 1.0
+    limit = symmetric_limit([result.maps[c] for c in channels])
     columns = st.columns(TILES_PER_SIGN)
     for column, channel in zip(columns, channels):
         with column:
             st.caption(f"{side}: **{name(channel)}** {result.totals[channel]:+.4f}")
-            if result.maps.ndim == 3:
-                st.image(figures.contribution_pixels(result.maps[channel], limit, min_size=96), width="stretch")
+            st.image(figures.contribution_pixels(result.maps[channel], limit, min_size=96), width="stretch")
             if indexed:
                 st.image(thumbnail(selection.model_name, layer, channel, count=3), width="stretch")
                 st.page_link(

@@ -42,7 +42,7 @@ class Feed:
     bias: float
     constant_terms: float
     totals: np.ndarray  # (C,) each channel's contribution
-    maps: np.ndarray  # (C, H, W) (or (C, tokens)) contributions per position
+    maps: np.ndarray  # (C, H, W) contributions per position (a ViT's tokens as their grid)
 
     @property
     def completeness_error(self) -> float:

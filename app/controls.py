@@ -40,14 +40,16 @@ def explanation_options(dataset: str) -> RenderOptions:
 
 
 def exactness_readout(expl: ExplainedMap, label: str = "logit") -> None:
-    """Σ contributions + bias next to the model's own output: the exactness certificate of a B-cos explanation."""
-    total = expl.contribution_sum + expl.bias
-    error = abs(total - expl.logit)
-    cols = st.columns(4)
+    """Σ contributions (+ constant terms such as a ViT's positional embedding) + bias next to the model's own output: the
+    exactness certificate of a B-cos explanation."""
+    error = abs(expl.explained - expl.logit)
+    cols = st.columns(4 + len(expl.constant_terms))
     cols[0].metric("Σ contributions", f"{expl.contribution_sum:.5f}")
-    cols[1].metric("+ bias", f"{expl.bias:.5f}")
-    cols[2].metric("= explained", f"{total:.5f}")
-    cols[3].metric(f"model's {label}", f"{expl.logit:.5f}", delta=f"error {error:.1e}", delta_color="off")
+    for col, (name, value) in zip(cols[1:], expl.constant_terms.items()):
+        col.metric(f"+ {name}", f"{value:.5f}", help="an input-independent term the model adds; its exact share of the output")
+    cols[-3].metric("+ bias", f"{expl.bias:.5f}")
+    cols[-2].metric("= explained", f"{expl.explained:.5f}")
+    cols[-1].metric(f"model's {label}", f"{expl.logit:.5f}", delta=f"error {error:.1e}", delta_color="off")
 
 
 def page_inputs() -> tuple[Selection, RenderOptions]:

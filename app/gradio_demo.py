@@ -68,10 +68,7 @@ def explain_image(image: np.ndarray | None, model_name: str, k: int = 5, smooth:
     contribution = figures.contribution_figure(
         expl.contributions, symmetric_limit([expl.contributions]), f"contributions to “{model.class_names[top[0]]}”", background=crop
     )
-    text = (
-        f"Σ contributions {expl.contribution_sum:.5f} + bias {expl.bias:.5f} = {expl.contribution_sum + expl.bias:.5f}; model's "
-        f"logit {expl.logit:.5f}"
-    )
+    text = expl.readout_text()
     return scores, picture, contribution, text
 
 

@@ -20,17 +20,15 @@ CUSTOM = "Checkpoint file…"
 
 
 def app_architectures() -> list[str]:
-    """Architectures a file can be loaded as in the dashboard: the CNNs (ViTs are library-only until the pages can
-    show token × channel neurons and the positional embedding's term in the exactness readout)."""
-    return [name for name in list_architectures() if name not in list_architectures("*vit*")]
+    """Architectures a file can be loaded as in the dashboard: every B-cos one (a ViT's tokens are shown as their grid,
+    its positional embedding as its own line of the exactness readout)."""
+    return list_architectures()
 
 
 def model_choices() -> list[str]:
-    """Registered B-cos models the pages can show (CNNs: see :func:`app_architectures`), plus a checkpoint-path box only
-    where the operator allows it (app.settings)."""
+    """Registered B-cos models, plus a checkpoint-path box only where the operator allows it (app.settings)."""
     custom = [CUSTOM] if operator_settings().allow_checkpoint_paths else []
-    shown = set(app_architectures())
-    return [name for name in bcos_core.list_models() if registry.get_entry(name).arch in shown] + custom
+    return bcos_core.list_models() + custom
 
 
 def model_label(name: str) -> str:

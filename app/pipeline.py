@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -36,6 +36,20 @@ class ExplainedMap:
     contribution_sum: float
     receptive_field: tuple[int, int, int, int] | None = None
     activation: float | None = None
+    constant_terms: dict[str, float] = field(default_factory=dict)  # a ViT's positional embedding; none for CNNs
+
+    @property
+    def explained(self) -> float:
+        """Σ contributions + Σ constant terms + bias: what the explanation says the output is."""
+        return self.contribution_sum + sum(self.constant_terms.values()) + self.bias
+
+    def readout_text(self, output: str = "logit") -> str:
+        """The exactness certificate in one line: every summand, their total and the model's own output."""
+        terms = "".join(f" + {name} {value:.5f}" for name, value in self.constant_terms.items())
+        return (
+            f"Σ contributions {self.contribution_sum:.5f}{terms} + bias {self.bias:.5f} = {self.explained:.5f}; model's {output} "
+            f"{self.logit:.5f}"
+        )
 
     def rgba(self, render: RenderOptions) -> np.ndarray:
         """(H, W, 4) the paper's RGBA explanation at the given smoothing and percentile."""
@@ -54,5 +68,6 @@ def reduce_explanation(expl: bcos_core.Explanation) -> ExplainedMap:
         contributions,
         expl.linear_map.detach().float().numpy(),
         float(contributions.sum()),
+        constant_terms=dict(expl.constant_terms),
         **extra,
     )

@@ -52,7 +52,7 @@ for column, (loaded, cls, expl) in zip(columns[1:], results):
         st.plotly_chart(
             figures.contribution_figure(expl.contributions, own_limit, None, height=240), key=f"contrib_b{meta.b:g}".replace(".", "_")
         )
-        st.caption(f"Σ contributions + bias = {expl.contribution_sum + expl.bias:.4f}; logit {expl.logit:.4f}")
+        st.caption(expl.readout_text())
 st.caption(
     "Each explanation uses its own opacity scale and each contribution map its own colour limits (the colour bar says which): "
     "the models' logits differ in size, and a shared scale would leave the sharper, higher-B maps almost white."

@@ -42,9 +42,11 @@ with st.expander("Evidence for and against", expanded=True):
     a, b = st.columns(2)
     a.plotly_chart(figures.contribution_figure(positive, limit, f"for: Σ = {positive.sum():.4f}"), key="positive")
     b.plotly_chart(figures.contribution_figure(negative, limit, f"against: Σ = {negative.sum():.4f}"), key="negative")
+    terms = sum(expl.constant_terms.values())
     st.caption(
-        f"for + against + bias = {positive.sum():.4f} + ({negative.sum():.4f}) + ({expl.bias:.4f}) = "
-        f"{positive.sum() + negative.sum() + expl.bias:.4f} = logit {expl.logit:.4f}"
+        f"for + against{' + constant terms' if terms else ''} + bias = {positive.sum():.4f} + ({negative.sum():.4f})"
+        + (f" + ({terms:.4f})" if terms else "")
+        + f" + ({expl.bias:.4f}) = {positive.sum() + negative.sum() + terms + expl.bias:.4f} = logit {expl.logit:.4f}"
     )
 
 st.subheader(f"All top-{k} classes")

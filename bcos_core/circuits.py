@@ -25,6 +25,7 @@ from torch import Tensor, nn
 from .explain import _as_single_image, _logit_bias, _resolve_position
 from .layers import (
     OutputEmitter,
+    channel_maps,
     circuit_layers,
     explanation_mode,
     forward_through,
@@ -55,7 +56,7 @@ class ChannelExplanation:
         layer: the cut layer whose channels explain it.
         value: the explained score (a logit, a logit gap, or a sign-corrected activation, as in ``explain``).
         bias: its additive constant (the logit bias for a class, 0 for a Δ and for neurons).
-        contributions: (C, H, W) for a convolutional layer, (C, tokens…) for a ViT layer, (C,) for a vector: the exact
+        contributions: (C, H, W) (a ViT layer's tokens as their grid, a vector as 1×1 maps): the exact
             contribution of every channel at every position; Σ contributions + Σ constant terms + bias = value.
         activations: the layer's output for this image, in the same layout.
         constant_terms: contributions of input-independent terms added above the cut (a ViT's positional embedding
@@ -73,7 +74,7 @@ class ChannelExplanation:
     @property
     def channel_totals(self) -> Tensor:
         """(C,) each channel's contribution summed over its positions."""
-        return self.contributions.flatten(1).sum(1) if self.contributions.dim() > 1 else self.contributions
+        return self.contributions.flatten(1).sum(1)
 
     @property
     def completeness_error(self) -> float:
@@ -148,8 +149,8 @@ def layers_below(model: nn.Module, target_layer: str | None = None) -> list[str]
 
 
 def _channels_first(output: Tensor, module: nn.Module) -> Tensor:
-    """One image's layer output with channels first: (C, H, W), (C, tokens…) or (C,)."""
-    return output.movedim(getattr(module, "channel_dim", 1), 1)[0] if output.dim() > 2 else output[0]
+    """One image's layer output with channels first: (C, H, W) (a ViT's tokens as their grid, a vector as 1×1 maps)."""
+    return channel_maps(output, getattr(module, "channel_dim", 1))[0]
 
 
 def _checked_cuts(model: nn.Module, layers: Sequence[str]) -> None:
@@ -170,8 +171,7 @@ def _score(model: nn.Module, x: Tensor, layers: list[str], target: Target) -> tu
         late = [layer for layer in layers if ran.index(layer) > ran.index(target.layer)]
         if late or target.layer in layers:
             raise ValueError(f"layer {(late or [target.layer])[0]!r} is not below the neuron's layer {target.layer!r}")
-        activations = outputs.pop(target.layer)
-        maps = activations.movedim(getattr(dict(model.named_modules())[target.layer], "channel_dim", 1), 1)[0]
+        maps = _channels_first(outputs.pop(target.layer), dict(model.named_modules())[target.layer])
         if not 0 <= target.channel < maps.shape[0]:
             raise ValueError(f"layer {target.layer!r} has {maps.shape[0]} channels; got channel {target.channel}")
         position = _resolve_position(maps[target.channel].detach(), target.position, target.layer)
@@ -258,9 +258,9 @@ def explain_circuit(model: nn.Module, image: Tensor, target: Target, layers: Seq
         totals, nodes = {}, {}
         for name, grad in zip(layers, grads):
             per_channel = _channels_first(grad * outputs[name].detach(), modules[name])
-            totals[name] = per_channel.flatten(1).sum(1) if per_channel.dim() > 1 else per_channel
+            totals[name] = per_channel.flatten(1).sum(1)
             activation = _channels_first(outputs[name].detach(), modules[name])
-            activation = activation.flatten(1).sum(1) if activation.dim() > 1 else activation
+            activation = activation.flatten(1).sum(1)
             chosen = totals[name].abs().argsort(descending=True)[:top_k].tolist()
             nodes[name] = [CircuitNode(name, c, float(totals[name][c]), float(activation[c])) for c in chosen]
         edges = [CircuitEdge((layers[0], node.channel), None, node.contribution) for node in nodes[layers[0]]]
@@ -280,7 +280,7 @@ def explain_circuit(model: nn.Module, image: Tensor, target: Target, layers: Seq
             lower_output = outputs[lower].detach()
             for row, channel in enumerate(channels):
                 per_channel = _channels_first(lower_grads[row] * lower_output, modules[lower])
-                inputs[(upper, channel)] = per_channel.flatten(1).sum(1) if per_channel.dim() > 1 else per_channel
+                inputs[(upper, channel)] = per_channel.flatten(1).sum(1)
                 node_terms[(upper, channel)] = sum(
                     float((g[row] * terms[name].detach()).double().sum()) for name, g in zip(between, term_grads)
                 )
@@ -317,9 +317,9 @@ def channel_totals_over_images(
         outputs = forward_to(model, x, [layer, neuron.layer])
         if list(outputs).index(layer) > list(outputs).index(neuron.layer) or layer == neuron.layer:
             raise ValueError(f"layer {layer!r} is not below the neuron's layer {neuron.layer!r}")
-        maps = outputs[neuron.layer].movedim(getattr(modules[neuron.layer], "channel_dim", 1), 1)[:, neuron.channel]
+        maps = channel_maps(outputs[neuron.layer], getattr(modules[neuron.layer], "channel_dim", 1))[:, neuron.channel]
         values = torch.stack([maps[i][_resolve_position(maps[i].detach(), p, neuron.layer)] for i, p in enumerate(positions)])
         signs = torch.where(values.detach() < 0, -1.0, 1.0)
         (grad,) = torch.autograd.grad((signs * values).sum(), outputs[layer])
-    contributions = (grad * outputs[layer].detach()).movedim(getattr(modules[layer], "channel_dim", 1), 1)
-    return contributions.flatten(2).sum(2) if contributions.dim() > 2 else contributions
+    contributions = channel_maps(grad * outputs[layer].detach(), getattr(modules[layer], "channel_dim", 1))
+    return contributions.flatten(2).sum(2)

@@ -212,12 +212,13 @@ def layer_activations(model: nn.Module, image: Tensor, layer: str, *, keep_graph
 
 
 def layer_outputs(model: nn.Module, images: Tensor, layer: str, *, keep_graph: bool = False) -> Tensor:
-    """(N, …) output of ``layer`` (a B-cos layer or norm) for a batch of encoded images; the forward pass stops there.
+    """(N, C, …) output of ``layer`` (a B-cos layer or norm) for a batch of encoded images, channels first (a ViT layer's
+    tokens as their square grid); the forward pass stops there.
 
     Per-call state only (no hooks, no mode flags), so other threads may use the same model at the same time.
     """
     with running_statistics(model), torch.set_grad_enabled(keep_graph):
-        output = forward_to(model, images, [layer])[layer]
+        output = forward_to(model, images, [layer], channels_first=True)[layer]
     return output if keep_graph else output.detach()
 
 

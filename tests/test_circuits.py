@@ -103,7 +103,7 @@ def test_the_patch_embedding_cut_of_a_vit_reports_the_positional_embedding_above
     above = explain_channels(model, x, "transformer.encoder_0", 2)
     assert set(below.constant_terms) == {"positional embedding"} and abs(below.constant_terms["positional embedding"]) > 0
     assert above.constant_terms == {}  # the embedding is inside the encoder's input, so inside its contributions
-    assert below.contributions.shape == (192, 1, 1) and above.contributions.shape == (192, 1)
+    assert below.contributions.shape == (192, 1, 1) and above.contributions.shape == (192, 1, 1)  # tokens as their grid
     assert below.completeness_error < 1e-5 and above.completeness_error < 1e-5
     pixels = bcos_core.explain(model, x, 2)
     assert pixels.constant_terms["positional embedding"] == pytest.approx(below.constant_terms["positional embedding"], rel=1e-4)

@@ -6,6 +6,7 @@ from ._linear import BcosLinear
 from ._mode import (
     DynamicModule,
     OutputEmitter,
+    channel_maps,
     constant_term,
     explanation_mode,
     forward_through,
@@ -28,6 +29,7 @@ __all__ = [
     "DynamicModule",
     "LogitLayer",
     "OutputEmitter",
+    "channel_maps",
     "circuit_layers",
     "constant_term",
     "explanation_mode",

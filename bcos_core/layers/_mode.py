@@ -21,6 +21,7 @@ additive terms (marked with :func:`constant_term`) as autograd leaves for one ca
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ class _Capture:
     reduce: Callable[[Tensor], Any] | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
     stop: bool = True
+    channels_first: bool = False
 
 
 class _StopForward(Exception):
@@ -66,10 +68,23 @@ class OutputEmitter(nn.Module):
         """Return ``output``, handing it to an active request that asked for this module."""
         capture = _CAPTURE.get()
         if capture is not None and id(self) in capture.names:
-            capture.outputs[capture.names[id(self)]] = output if capture.reduce is None else capture.reduce(output)
+            captured = channel_maps(output, self.channel_dim) if capture.channels_first else output
+            capture.outputs[capture.names[id(self)]] = captured if capture.reduce is None else capture.reduce(captured)
             if capture.stop and len(capture.outputs) == len(capture.names):
                 raise _StopForward
         return output
+
+
+def channel_maps(output: Tensor, channel_dim: int) -> Tensor:
+    """A layer output as (N, C, *grid): channels first, a ViT's (N, tokens, C) as its square grid of tokens (the B-cos
+    ViTs have no class token) and a vector (N, C) as 1×1 maps, so every layer shows its neurons the same way."""
+    if output.dim() == 2:
+        return output[:, :, None, None]
+    if output.dim() < 2 or channel_dim in (1, 1 - output.dim()):
+        return output
+    moved = output.movedim(channel_dim, 1)
+    side = math.isqrt(moved.shape[2]) if moved.dim() == 3 else 0
+    return moved.unflatten(2, (side, side)) if moved.dim() == 3 and side * side == moved.shape[2] else moved
 
 
 class DynamicModule(OutputEmitter):
@@ -124,15 +139,18 @@ def running_statistics(model: nn.Module) -> Iterator[nn.Module]:
         _FROZEN_MODULE_IDS.reset(token)
 
 
-def forward_to(model: nn.Module, x: Tensor, layers: Sequence[str], reduce: Callable[[Tensor], Any] | None = None) -> dict[str, Any]:
+def forward_to(
+    model: nn.Module, x: Tensor, layers: Sequence[str], reduce: Callable[[Tensor], Any] | None = None, *, channels_first: bool = False
+) -> dict[str, Any]:
     """Run ``model`` on ``x`` and return the outputs of the named layers; the pass ends after the last of them.
 
     Any B-cos layer, norm or block that emits its output (an :class:`OutputEmitter`) can be asked for; the outputs come
     in the order the layers ran. The request lives in this context only. With ``reduce`` each output is replaced by
     ``reduce(output)`` as soon as its layer has run (e.g. per-channel maxima), so a pass through many layers keeps only
-    the reductions, not every layer's activations.
+    the reductions, not every layer's activations. With ``channels_first`` every output comes as :func:`channel_maps`
+    (a view; gradients still reach the input through it).
     """
-    return _run_capturing(model, x, layers, reduce, stop=True)[1]
+    return _run_capturing(model, x, layers, reduce, stop=True, channels_first=channels_first)[1]
 
 
 def forward_through(model: nn.Module, x: Tensor, layers: Sequence[str]) -> tuple[Tensor, dict[str, Tensor]]:
@@ -142,7 +160,7 @@ def forward_through(model: nn.Module, x: Tensor, layers: Sequence[str]) -> tuple
 
 
 def _run_capturing(
-    model: nn.Module, x: Tensor, layers: Sequence[str], reduce: Callable[[Tensor], Any] | None, stop: bool
+    model: nn.Module, x: Tensor, layers: Sequence[str], reduce: Callable[[Tensor], Any] | None, stop: bool, channels_first: bool = False
 ) -> tuple[Any, dict[str, Any]]:
     modules = dict(model.named_modules())
     unknown = [name for name in layers if name not in modules]
@@ -155,7 +173,7 @@ def _run_capturing(
             f"layer {unsupported[0]!r} is a {type(modules[unsupported[0]]).__name__}; outputs can be read from B-cos layers, norms "
             f"and blocks: {', '.join(choices[:12])}…"
         )
-    capture = _Capture({id(modules[name]): name for name in layers}, reduce, stop=stop)
+    capture = _Capture({id(modules[name]): name for name in layers}, reduce, stop=stop, channels_first=channels_first)
     token = _CAPTURE.set(capture)
     output = None
     try:

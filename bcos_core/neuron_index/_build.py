@@ -109,7 +109,7 @@ def build_index(
         tqdm(total=stop - start, initial=first - start, unit="img", desc=f"indexing {model_name}", disable=not progress) as bar,
     ):
         for step, (images, labels, numbers) in enumerate(loader, 1):
-            reduced = forward_to(model, images.to(device, non_blocking=True), layers, reduce=_channel_maxima)
+            reduced = forward_to(model, images.to(device, non_blocking=True), layers, reduce=_channel_maxima, channels_first=True)
             for name in layers:
                 maxima, positions, map_size = reduced[name]
                 if name not in index.layers:

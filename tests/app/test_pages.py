@@ -131,12 +131,12 @@ def test_teacher_mode_hides_controls() -> None:
     assert not [s for s in at.select_slider if s.key == "B"]
 
 
-def test_the_picker_lists_the_official_cnns_with_their_accuracy_and_no_vit_yet() -> None:
+def test_the_picker_lists_every_official_model_with_its_accuracy() -> None:
     at = _open()
     options = at.sidebar.selectbox(key="model_choice").options
     assert any(o.startswith("v2_convnext_tiny · imagenet · 77.5% reported") for o in options), options[:5]
     assert any(o.startswith("v2_resnet152_long ·") for o in options)
-    assert not any("vit" in o for o in options)  # the pages do not show token neurons yet
+    assert any(o.startswith("v2_vitc_ti_patch1_14 · imagenet · 67.3% reported") for o in options)
 
 
 def test_model_paths_only_where_the_operator_allows_them(tmp_path, monkeypatch) -> None:
@@ -164,7 +164,7 @@ def test_an_official_format_imagenet_model_by_path_explains_an_imagenet_sample(o
     assert at.sidebar.selectbox(key="model_choice").value == "Checkpoint file…"
     assert at.sidebar.text_input(key="model_path").value == str(path)
     assert at.sidebar.selectbox(key="model_arch").value == "bcos_resnet18_imagenet"
-    assert not [a for a in at.sidebar.selectbox(key="model_arch").options if "vit" in a]  # ViTs are library-only so far
+    assert "bcos_vitc_ti_patch1_14" in at.sidebar.selectbox(key="model_arch").options
     classes = at.sidebar.selectbox(key="data_class")
     assert at.sidebar.radio[0].value == "Data set" and classes.format_func(classes.value) == "brambling" and len(classes.options) == 1000
     assert at.select_slider(key="smooth").value == 15  # the paper's ImageNet smoothing
@@ -174,6 +174,35 @@ def test_an_official_format_imagenet_model_by_path_explains_an_imagenet_sample(o
     assert (image["shape"] if isinstance(image, dict) else f"{len(image)}, {len(image[0])}, 3").startswith("224, 224")
     at.sidebar.selectbox(key="model_choice").set_value("cifar10_fastnet_b2").run()
     assert not at.exception and at.select_slider(key="smooth").value == 3  # back to the CIFAR-10 default
+
+
+def test_a_vit_by_path_shows_its_positional_embedding_and_token_neurons(official_format_file, imagenet_samples, monkeypatch) -> None:
+    """A B-cos ViT-C (random weights in the official format): the class and Δ readouts add the positional embedding's
+    exact term, and the neuron explorer shows a block's neurons on the 14 × 14 grid of tokens."""
+    from app.settings import CHECKPOINT_PATHS_ENV_VAR
+
+    pytest.importorskip("einops", reason="the official ViTs need einops")
+    monkeypatch.setenv(CHECKPOINT_PATHS_ENV_VAR, "1")
+    path = official_format_file("vitc_ti_patch1_14")
+    image = "data:imagenet-samples/n01530575/n01530575_0.jpg"
+    at = _open(model=f"bcos_vitc_ti_patch1_14:{path}", image=image, k="2")
+    values = _metrics(at)
+    assert values["+ positional embedding"] != 0.0
+    assert values["Σ contributions"] + values["+ positional embedding"] + values["+ bias"] == pytest.approx(values["= explained"], abs=2e-5)
+    _assert_exact(at, "model's logit")
+    at.switch_page("app_pages/delta.py").run()
+    assert not at.exception, at.exception
+    assert "+ positional embedding" in _metrics(at)
+    _assert_exact(at, "model's logit gap")
+    at.query_params["layer"] = "transformer.encoder_3.attn.to_out"
+    at.switch_page("app_pages/neurons.py").run()
+    assert not at.exception, at.exception
+    at.selectbox(key="layer").set_value("transformer.encoder_3.attn.to_out").run()
+    assert not at.exception, at.exception
+    activation_map = next(c for c in at.get("plotly_chart") if "-act_transformer_encoder_3" in c.proto.id)
+    z = json.loads(activation_map.proto.spec)["data"][0]["z"]
+    assert (z["shape"] if isinstance(z, dict) else f"{len(z)}, {len(z[0])}") == "14, 14"  # the grid of tokens
+    _assert_exact(at, "model's |activation|")
 
 
 def test_data_set_images_and_misclassified_button(cifar_root) -> None:

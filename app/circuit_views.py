@@ -62,7 +62,10 @@ def what_feeds_this(selection: Selection, key: TargetKey, target_name: str, targ
     with right:
         _channel_tiles(selection, result, layer, positive[:TILES_PER_SIGN], "for", name, layer in indexed)
         _channel_tiles(selection, result, layer, negative[:TILES_PER_SIGN], "against", name, layer in indexed)
-    with st.expander("Circuit graph over three layers"):
+    init_widget("graph", False, lambda text: text in ("1", "True", "true"))
+    show_graph = st.toggle("Circuit graph over three layers", key="graph", help="Three more backward passes; off by default")
+    write_url(graph=int(show_graph))
+    if show_graph:
         layers = tuple(below[:3])
         graph = circuits.circuit(selection.model_name, selection.image_id, key, layers, GRAPH_TOP_K)
         st.plotly_chart(

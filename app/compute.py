@@ -107,6 +107,16 @@ def activations(model_name: str, image_id: str, layer: str) -> np.ndarray:
     return bcos_core.layer_activations(get_model(model_name).model, encode_crop(crop), layer).double().numpy()
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+@uses_model
+def attention(model_name: str, image_id: str, block: str) -> np.ndarray:
+    """(heads, tokens, tokens) attention pattern of a ViT's attention module for the image."""
+    from bcos_core.attention import attention_pattern
+
+    crop, _, _ = model_input(model_name, image_id)
+    return attention_pattern(get_model(model_name).model, encode_crop(crop), block).double().numpy()
+
+
 @st.cache_data(show_spinner="Explaining neuron…", max_entries=256)
 @uses_model
 def neuron_explanation(model_name: str, image_id: str, layer: str, channel: int, position: tuple[int, int] | None) -> ExplainedMap:

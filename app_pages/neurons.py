@@ -4,6 +4,7 @@ import numpy as np
 import streamlit as st
 
 from app import compute, figures
+from app.attention_views import attention_beside
 from app.controls import exactness_readout, page_inputs
 from app.gallery import indexed_layers
 from app.state import init_widget, url_value, write_url
@@ -95,3 +96,4 @@ cols = st.columns(3)
 cols[0].plotly_chart(figures.image_figure(selection.crop[crop], "receptive field"), key="rf")
 cols[1].plotly_chart(figures.explanation_figure(expl, render, "explanation (RGBA)", crop=crop), key="neuron_rgba")
 cols[2].plotly_chart(figures.contribution_figure(expl.contributions[crop], limit, "contributions"), key="neuron_contrib")
+attention_beside(selection, layer, (row, col))

@@ -7,7 +7,7 @@ Library, on the shipped default model and a sample photo, interleaved per round:
 8 channels per layer (``explain_circuit``: 3 backward passes). Dashboard (Streamlit's AppTest, in-process as on the
 server): the class page rerun after choosing another layer for the panel (the panel's own work: its channel
 contributions and up to 8 tiles of contribution maps and top images), and after choosing another class (the class's
-explanations, the panel and its circuit graph, nothing cached).
+explanations, the panel and its circuit graph (switched on), nothing cached).
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ def _page_seconds(at: AppTest, change) -> float:
 def _panel(repeats: int) -> dict:
     at = AppTest.from_file(ENTRY, default_timeout=300)
     at.query_params["image"] = "sample:chelsea"
+    at.query_params["graph"] = "1"
     at.run()
     assert not at.exception, at.exception
     layers = ["block3.conv1", "block2.conv2", "block2.conv1", "block1.conv2", "block1.conv1", "stem", "block3.conv2"]

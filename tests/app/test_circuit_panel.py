@@ -87,3 +87,22 @@ def test_the_gallery_neuron_page_explains_the_neuron_by_lower_channels_and_links
     assert to_lower, [str(link) for link in links][:3]
     assert any("explain_classes" in link.page or "Back to the class explanation" in link.label for link in links)
     assert any(c.proto.id and "composition_bars" in c.proto.id for c in at.get("plotly_chart"))
+
+
+def test_the_circuit_graph_is_off_by_default_and_shows_the_librarys_circuit_when_asked() -> None:
+    at = _open(image="sample:astronaut", cls="4")
+    assert at.toggle(key="graph").value is False
+    assert not [c for c in at.get("plotly_chart") if "circuit_graph" in c.proto.id]
+    at.toggle(key="graph").set_value(True).run()
+    assert not at.exception and dict(at.query_params)["graph"] in ("1", ["1"])
+    import json
+
+    from bcos_core.circuits import explain_circuit
+
+    chart = next(c for c in at.get("plotly_chart") if "circuit_graph" in c.proto.id)
+    nodes = json.loads(chart.proto.spec)["data"][-1]  # the node trace comes last, the target last in it
+    loaded, x = _encoded("sample:astronaut")
+    circuit = explain_circuit(loaded.model, x, 4, ["block3.conv2", "block3.conv1", "block2.conv2"], top_k=6)
+    expected = [n.contribution for layer in circuit.layers for n in circuit.nodes[layer]] + [circuit.value]
+    assert [row[0] for row in nodes["customdata"]] == pytest.approx(expected, rel=1e-4, abs=1e-6)
+    assert len(chart_edges := json.loads(chart.proto.spec)["data"][:-1]) == 6 + 2 * 36 and all(e["mode"] == "lines" for e in chart_edges)

@@ -203,6 +203,10 @@ def test_a_vit_by_path_shows_its_positional_embedding_and_token_neurons(official
     z = json.loads(activation_map.proto.spec)["data"][0]["z"]
     assert (z["shape"] if isinstance(z, dict) else f"{len(z)}, {len(z[0])}") == "14, 14"  # the grid of tokens
     _assert_exact(at, "model's |activation|")
+    attention = next(c for c in at.get("plotly_chart") if "attention_map" in c.proto.id)  # shown beside, as what it is
+    assert any("not an explanation" in m.value for m in at.markdown)
+    assert at.select_slider(key="head").options == ["0", "1", "2"]
+    assert json.loads(attention.proto.spec)["data"]
 
 
 def test_data_set_images_and_misclassified_button(cifar_root) -> None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-from .explain import _as_single_image, _logit_bias, _resolve_position
+from .explain import _as_single_image, _logit_bias, _resolve_position, class_logits
 from .layers import (
     OutputEmitter,
     channel_maps,
@@ -323,3 +323,54 @@ def channel_totals_over_images(
         (grad,) = torch.autograd.grad((signs * values).sum(), outputs[layer])
     contributions = channel_maps(grad * outputs[layer].detach(), getattr(modules[layer], "channel_dim", 1))
     return contributions.flatten(2).sum(2)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bcos_core.circuits IMAGE [--model NAME] [--target CLASS] [--layer L] [--top 5]``: the channels of a
+    layer that drive a class on an image, with their exact contributions and the readout, as JSON."""
+    import argparse
+    import json
+
+    from PIL import Image
+
+    from .zoo import load_model
+
+    parser = argparse.ArgumentParser(description=main.__doc__.split("\n\n")[0])
+    parser.add_argument("image", help="an image file")
+    parser.add_argument("--model", default=None, help="registered name or path (default: the shipped default model)")
+    parser.add_argument("--target", default=None, help="class name or index (default: the predicted class)")
+    parser.add_argument("--layer", default=None, help="a cut layer (default: the last one below the classifier)")
+    parser.add_argument("--top", type=int, default=5, help="channels for and against to list")
+    args = parser.parse_args(argv)
+    loaded = load_model(args.model) if args.model else load_model()
+    with Image.open(args.image) as picture:
+        x = loaded.preprocess(picture.convert("RGB"))[0]
+    logits = class_logits(loaded.model, x)
+    names = loaded.class_names
+    target = int(logits.argmax()) if args.target is None else names.index(args.target) if args.target in names else int(args.target)
+    layer = args.layer or layers_below(loaded.model)[0]
+    expl = explain_channels(loaded.model, x, layer, target)
+    totals = expl.channel_totals
+
+    def listing(sign: int) -> list[dict]:
+        return [{"channel": c, "contribution": round(float(totals[c]), 5)} for c in expl.top_channels(args.top, sign)]
+
+    report = {
+        "model": args.model or "default",
+        "image": args.image,
+        "class": names[target],
+        "logit": round(expl.value, 5),
+        "layer": layer,
+        "sum_of_channel_contributions": round(float(totals.double().sum()), 5),
+        "bias": round(expl.bias, 5),
+        "relative_error": float(f"{expl.completeness_error:.1e}"),
+        "for": listing(1),
+        "against": listing(-1),
+        "share_of_top_for": round(float(totals[expl.top_channels(args.top, 1)].sum() / totals.clamp(min=0).sum()), 3),
+    }
+    print(json.dumps(report, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -186,3 +186,20 @@ def test_layers_below_a_target_are_the_cuts_before_it_nearest_first() -> None:
     x = _image()
     for layer in layers_below(resnet, "layer2.0.conv1"):
         assert explain_channels(resnet, x, layer, Neuron("layer2.0.conv1", 3)).completeness_error < 1e-5
+
+
+def test_the_command_line_lists_the_channels_that_drive_a_class(tmp_path, capsys) -> None:
+    import json
+
+    from PIL import Image
+
+    from bcos_core.circuits import main
+
+    path = tmp_path / "image.png"
+    Image.fromarray((torch.rand(32, 32, 3) * 255).byte().numpy()).save(path)
+    assert main([str(path), "--target", "cat", "--layer", "block2.conv2", "--top", "3"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["class"] == "cat" and report["layer"] == "block2.conv2" and len(report["for"]) <= 3
+    assert report["sum_of_channel_contributions"] + report["bias"] == pytest.approx(report["logit"], abs=2e-5)
+    contributions = [row["contribution"] for row in report["for"]]
+    assert contributions == sorted(contributions, reverse=True) and all(c > 0 for c in contributions)

@@ -325,6 +325,28 @@ def channel_totals_over_images(
     return contributions.flatten(2).sum(2)
 
 
+def _index_description(model_name: str, layer: str):
+    """channel → what the model's neuron index says it responds to (the commonest class among its top images and that
+    class's share); nothing when there is no index with the layer."""
+    from .neuron_index import NeuronIndexError, find_indexes, load_index
+
+    try:
+        paths = find_indexes(model_name)
+        index = load_index(paths[0]) if paths else None
+    except NeuronIndexError:
+        index = None
+    if index is None or layer not in index.layers:
+        return lambda channel: {}
+    histogram = index.layers[layer].class_histogram(len(index.class_names))
+
+    def describe(channel: int) -> dict:
+        counts = histogram[channel]
+        top = int(counts.argmax())
+        return {"top_images_mostly": index.class_names[top], "share": round(float(counts[top] / counts.sum()), 2)}
+
+    return describe
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m bcos_core.circuits IMAGE [--model NAME] [--target CLASS] [--layer L] [--top 5]``: the channels of a
     layer that drive a class on an image, with their exact contributions and the readout, as JSON."""
@@ -333,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from PIL import Image
 
-    from .zoo import load_model
+    from .zoo import DEFAULT_MODEL, load_model
 
     parser = argparse.ArgumentParser(description=main.__doc__.split("\n\n")[0])
     parser.add_argument("image", help="an image file")
@@ -352,8 +374,10 @@ def main(argv: list[str] | None = None) -> int:
     expl = explain_channels(loaded.model, x, layer, target)
     totals = expl.channel_totals
 
+    described = _index_description(args.model or DEFAULT_MODEL, layer)
+
     def listing(sign: int) -> list[dict]:
-        return [{"channel": c, "contribution": round(float(totals[c]), 5)} for c in expl.top_channels(args.top, sign)]
+        return [{"channel": c, "contribution": round(float(totals[c]), 5), **described(c)} for c in expl.top_channels(args.top, sign)]
 
     report = {
         "model": args.model or "default",

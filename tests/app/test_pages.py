@@ -60,7 +60,9 @@ def test_rendering_options_redraw_without_explaining_again(monkeypatch) -> None:
     assert len(calls) == explained  # the cached explanation was redrawn, not recomputed
     assert sum(a != b for a, b in zip(charts, [c.proto.spec for c in at.get("plotly_chart")])) == 1  # the main RGBA explanation
     changed = [a != b for a, b in zip(images, _grid_images(at))]
-    assert len(changed) == 10 and changed[::2] == [True] * 5 and not any(changed[1::2])  # the grid's RGBA, not its contributions
+    grid, panel = changed[:10], changed[10:]  # the top-5 grid, then the "what feeds this" tiles (contribution maps, top images)
+    assert grid[::2] == [True] * 5 and not any(grid[1::2])  # the grid's RGBA, not its contributions
+    assert panel and not any(panel)  # nothing in the panel depends on the rendering options
     at.radio(key="bg").set_value("white").run()
     assert not at.exception and len(calls) == explained
 

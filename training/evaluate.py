@@ -49,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     localisation.add_argument("--smooth", type=int, default=1, help="box smoothing before clamping (CIFAR: 1, ImageNet: 15)")
     localisation.add_argument("--out", type=Path, help="also write the JSON here")
     localisation.add_argument(
-        "--append", action="store_true", help="add these models to the results already in --out (same data, grids and smoothing)"
+        "--append",
+        action="store_true",
+        help="add these models to the results already in --out (same data, grids and smoothing; with --quality the sheet shows all)",
     )
     localisation.add_argument("--plot", type=Path, help="save the box plot (PNG) here")
     quality = parser.add_argument_group("explanation quality (accuracy, localisation at smoothing 3 and 1, alignment, explanation sheet)")
@@ -110,7 +112,8 @@ def _localisation(models: list, data, data_path: Path, args: argparse.Namespace)
 def _quality(models: list, data, data_path: Path, args: argparse.Namespace) -> int:
     from . import quality
 
-    results = quality.run(models, data, data_path, args.grids, args.sheet)
+    earlier = json.loads(args.out.read_text()) if args.append and args.out and args.out.exists() else None
+    results = quality.run(models, data, data_path, args.grids, args.sheet, earlier)
     text = json.dumps(results, indent=1)
     print(text)
     if args.out:

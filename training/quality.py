@@ -19,7 +19,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 from tqdm import tqdm
 
-from bcos_core import LoadedModel
+from bcos_core import LoadedModel, load_model
 from bcos_core.attribution import BCOS, attribution_method
 from bcos_core.datasets import folder_fingerprint
 from bcos_core.explain import predicted_linear_maps
@@ -107,8 +107,19 @@ def model_labels(models: list[LoadedModel]) -> list[str]:
     return [m.weights_path.parent.name if names.count(m.name) > 1 and m.weights_path is not None else m.name for m in models]
 
 
-def run(models: list[LoadedModel], data: InMemoryDataset, data_root: Path, grids: int, sheet_path: Path | None = None) -> dict:
-    """Quality of every model, with what was measured on what; writes the explanation sheet when ``sheet_path`` is given."""
+def run(
+    models: list[LoadedModel],
+    data: InMemoryDataset,
+    data_root: Path,
+    grids: int,
+    sheet_path: Path | None = None,
+    earlier: dict | None = None,
+) -> dict:
+    """Quality of every model, with what was measured on what; writes the explanation sheet when ``sheet_path`` is given.
+
+    ``earlier`` results (of the same procedure, data and grids) are kept, and their models (loaded by name) get their
+    rows in the sheet too, so models finishing training at different times can be measured one after another.
+    """
     torch.manual_seed(0)
     indices = sheet_indices(data.labels)
     results = {
@@ -122,10 +133,17 @@ def run(models: list[LoadedModel], data: InMemoryDataset, data_root: Path, grids
         "sheet": {"images": indices, "render": SHEET_RENDER, "path": sheet_path.name if sheet_path else None},
         "models": {},
     }
-    rows = []
-    for label, loaded in zip(model_labels(models), models):
+    if earlier is not None:
+        same = ("procedure", "data_fingerprint", "grids", "smoothings")
+        if any(earlier.get(key) != results[key] for key in same):
+            raise ValueError(f"the earlier results were measured differently (compare their {', '.join(same)}); measure all models again")
+        results["models"].update(earlier["models"])
+    measured = dict(zip(model_labels(models), models))
+    for label, loaded in measured.items():
         results["models"][label] = measure_quality(loaded, data, grids)
-        tiles, correct = sheet_row(loaded, data, indices)
+    rows = []
+    for label in results["models"]:
+        tiles, correct = sheet_row(measured[label] if label in measured else load_model(label), data, indices)
         rows.append((label, tiles, correct))
     if sheet_path is not None:
         inputs = [data.images[i].permute(1, 2, 0).numpy() for i in indices]

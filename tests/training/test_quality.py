@@ -72,6 +72,13 @@ def test_quality_cli_reports_accuracy_localisation_alignment_and_writes_the_shee
     assert len(printed["sheet"]["images"]) == 20
     image = Image.open(sheet)
     assert image.size == (150 + 20 * (SHEET_TILE + 4), 16 + 2 * (SHEET_TILE + 4))
+    # a model measured later joins the results and the sheet; the earlier one is kept as measured
+    assert evaluate.main([*args[:2], "cifar10_bfamily_b2.0", *args[3:], "--append"]) == 0
+    appended = json.loads(out.read_text())
+    assert list(appended["models"]) == ["cifar10_fastnet_b2", "cifar10_bfamily_b2.0"] and appended["models"]["cifar10_fastnet_b2"] == model
+    assert Image.open(sheet).size == (150 + 20 * (SHEET_TILE + 4), 16 + 3 * (SHEET_TILE + 4))
+    with pytest.raises(ValueError, match="measured differently"):
+        evaluate.main([*args[:2], "cifar10_bfamily_b1.0", *args[3:8], "4", *args[9:], "--append"])
 
 
 def test_models_sharing_a_file_name_are_labelled_by_their_folder(tmp_path) -> None:

@@ -30,12 +30,13 @@ def _labels(model_name: str):
     return concept_labels(gallery), set(gallery.index.layers) if gallery.samples is not None else set()
 
 
-def what_feeds_this(selection: Selection, key: TargetKey, target_name: str, target_layer: str | None = None) -> None:
-    """The panel for a class (``target_layer`` None) or a neuron of ``target_layer``, on the sidebar's image."""
+def what_feeds_this(selection: Selection, key: TargetKey, target_name: str, target_layer: str | None = None) -> str | None:
+    """The panel for a class (``target_layer`` None) or a neuron of ``target_layer``, on the sidebar's image; returns
+    the lower layer it explains by (None when there is no layer below)."""
     below = layers_below(selection.loaded.model, target_layer)
     if not below:
-        st.caption("No layer below this one to explain it by.")
-        return
+        st.caption("This is the first layer: the input pixels are what feed it (its explanation above).")
+        return None
     init_widget("feed_layer", below[0], str, choices=below)
     if st.session_state["feed_layer"] not in below:
         st.session_state["feed_layer"] = below[0]
@@ -77,6 +78,7 @@ def what_feeds_this(selection: Selection, key: TargetKey, target_name: str, targ
             "contribution to the upper channel's contribution (red for, blue against), a node's size its activation. Hover a node for "
             "its readout: the contributions of all its lower channels add up to its own."
         )
+    return layer
 
 
 def _channel_tiles(selection: Selection, result: circuits.Feed, layer: str, channels: list[int], side: str, name, indexed: bool) -> None:

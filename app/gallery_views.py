@@ -111,8 +111,9 @@ def neuron_page(selection: Selection, gallery: Gallery, layer: str, channel: int
     try_your_image(selection, layer, channel, render)
     st.markdown("#### What feeds this neuron")
     st.caption("The lower channels that make this neuron fire on your image, each with its exact share of the activation.")
-    what_feeds_this(selection, ("neuron", layer, channel), f"{layer}[{channel}]", layer)
-    composition_over_top_images(selection.model_name, layer, channel, st.session_state["feed_layer"], TILES)
+    lower = what_feeds_this(selection, ("neuron", layer, channel), f"{layer}[{channel}]", layer)
+    if lower is not None:
+        composition_over_top_images(selection.model_name, layer, channel, lower, TILES)
     st.page_link(
         "app_pages/explain_classes.py",
         label="Back to the class explanation of your image",

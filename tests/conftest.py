@@ -55,3 +55,19 @@ def relative_error(actual: torch.Tensor, expected: torch.Tensor) -> float:
     actual, expected = actual.detach(), expected.detach()
     scale = max(float(expected.abs().max()), 1e-6)
     return float((actual - expected).abs().max()) / scale
+
+
+def assert_equals_official(reference: torch.nn.Module, ours: torch.nn.Module, size: int) -> None:
+    """Logits, linear map and contribution map of the top class on a random image: ours equal the official model's."""
+    import bcos_core
+
+    image = torch.rand(1, 3, size, size)
+    x = torch.cat([image, 1 - image], 1)
+    with torch.no_grad():
+        logits_ref = reference(x)
+    assert relative_error(bcos_core.class_logits(ours, x), logits_ref[0]) <= 1e-5
+    target = int(logits_ref.argmax())
+    ref_expl = reference.explain(x.clone(), idx=target)
+    ours_expl = bcos_core.explain(ours, x, target)
+    assert relative_error(ours_expl.linear_map, ref_expl["dynamic_linear_weights"][0]) <= 1e-5
+    assert relative_error(ours_expl.contributions, ref_expl["contribution_map"][0]) <= 1e-5

@@ -4,7 +4,6 @@ layer, links to the contributing neurons' gallery pages and back."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,18 +14,11 @@ from app.images import load_image
 from bcos_core.circuits import Neuron, explain_channels
 from bcos_core.preprocessing import encode_crop
 
-ENTRY = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
+from .apptest import open_page
 
 
 def _open(page: str | None = None, **params: str) -> AppTest:
-    at = AppTest.from_file(ENTRY, default_timeout=240)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
+    return open_page(page, timeout=240, **params)
 
 
 def _readout(at: AppTest) -> tuple[float, float, float]:

@@ -11,18 +11,13 @@ from streamlit.testing.v1 import AppTest
 from app.gallery import open_gallery
 from bcos_core.neuron_index import INDEX_DIR_ENV_VAR, SHIPPED_INDEX_DIR, ConceptLabels, labels_path
 
-ENTRY = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
+from .apptest import open_page
+
 INDEX_NAME = "cifar10_fastnet_b2.cifar10-test.safetensors"
 
 
 def _open(page: str, **params: str) -> AppTest:
-    at = AppTest.from_file(ENTRY, default_timeout=240)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
+    return open_page(page, timeout=240, **params)
 
 
 @pytest.fixture

@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-ENTRY = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
-
-
-def _open(page: str | None = None, **params: str) -> AppTest:
-    at = AppTest.from_file(ENTRY, default_timeout=180)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
+from .apptest import ENTRY
+from .apptest import open_page as _open
 
 
 def _metrics(at: AppTest) -> dict[str, float]:

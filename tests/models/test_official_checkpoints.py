@@ -16,7 +16,7 @@ from bcos_core.checkpoints import CheckpointError, load_state_into
 from bcos_core.models import build_model
 from bcos_core.official import convert_official_state_dict, fetch_official, read_official_state_dict
 from bcos_core.registry import get_entry
-from tests.conftest import relative_error
+from tests.conftest import assert_equals_official, relative_error
 
 bcos = pytest.importorskip("bcos", reason="the official bcos package builds the reference models")
 NoBiasBNU = bcos.modules.norms.NoBias(bcos.modules.norms.BatchNormUncentered2d)
@@ -52,16 +52,7 @@ def test_official_state_dict_loads_and_matches(name: str, tmp_path) -> None:
     torch.save(reference.state_dict(), path)  # the release format: a plain state dict
     ours = build_model(arch)
     load_state_into(ours, read_official_state_dict(path), str(path))
-    ours.eval()
-    image = torch.rand(1, 3, size, size)
-    x = torch.cat([image, 1 - image], 1)
-    logits_ref = reference(x)
-    assert relative_error(bcos_core.class_logits(ours, x), logits_ref[0]) <= 1e-5
-    target = int(logits_ref.argmax())
-    ref_expl = reference.explain(x.clone(), idx=target)
-    ours_expl = bcos_core.explain(ours, x, target)
-    assert relative_error(ours_expl.linear_map, ref_expl["dynamic_linear_weights"][0]) <= 1e-5
-    assert relative_error(ours_expl.contributions, ref_expl["contribution_map"][0]) <= 1e-5
+    assert_equals_official(reference, ours.eval(), size)
 
 
 def test_key_conversion() -> None:

@@ -15,7 +15,7 @@ from bcos_core import registry
 from bcos_core.checkpoints import load_state_into
 from bcos_core.models import build_model
 from bcos_core.official import list_official_models, read_official_state_dict
-from tests.conftest import relative_error
+from tests.conftest import assert_equals_official, relative_error
 
 bcos = pytest.importorskip("bcos", reason="the official bcos package builds the reference models")
 
@@ -51,17 +51,7 @@ def test_an_official_cnn_state_dict_loads_and_matches_the_official_model(name: s
     torch.save(reference.state_dict(), path)
     ours = build_model(entry.arch)
     load_state_into(ours, read_official_state_dict(path), str(path))
-    ours.eval()
-    image = torch.rand(1, 3, 64, 64)
-    x = torch.cat([image, 1 - image], 1)
-    with torch.no_grad():
-        logits_ref = reference(x)
-    assert relative_error(bcos_core.class_logits(ours, x), logits_ref[0]) <= 1e-5
-    target = int(logits_ref.argmax())
-    ref_expl = reference.explain(x.clone(), idx=target)
-    ours_expl = bcos_core.explain(ours, x, target)
-    assert relative_error(ours_expl.linear_map, ref_expl["dynamic_linear_weights"][0]) <= 1e-5
-    assert relative_error(ours_expl.contributions, ref_expl["contribution_map"][0]) <= 1e-5
+    assert_equals_official(reference, ours.eval(), 64)
 
 
 @pytest.mark.parametrize("name", ["v2_resnext50_32x4d", "v2_vitc_ti_patch1_14"])

@@ -57,6 +57,13 @@ def main(argv: list[str] | None = None) -> int:
     quality = parser.add_argument_group("explanation quality (accuracy, localisation at smoothing 3 and 1, alignment, explanation sheet)")
     quality.add_argument("--quality", action="store_true", help="measure explanation quality of every --model (uses --grids, --out)")
     quality.add_argument("--sheet", type=Path, help="with --quality: save the explanation sheet (PNG) here")
+    quality.add_argument(
+        "--merge",
+        type=Path,
+        action="append",
+        default=[],
+        help="with --quality: results of other --quality runs (measured the same way) to include; without --model nothing new is measured",
+    )
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -112,8 +119,10 @@ def _localisation(models: list, data, data_path: Path, args: argparse.Namespace)
 def _quality(models: list, data, data_path: Path, args: argparse.Namespace) -> int:
     from . import quality
 
-    earlier = json.loads(args.out.read_text()) if args.append and args.out and args.out.exists() else None
-    results = quality.run(models, data, data_path, args.grids, args.sheet, earlier)
+    earlier = [json.loads(args.out.read_text())] if args.append and args.out and args.out.exists() else []
+    earlier += [json.loads(path.read_text()) for path in args.merge]
+    measured = models if args.model or not args.merge else []  # merging alone measures nothing
+    results = quality.run(measured, data, data_path, args.grids, args.sheet, earlier)
     text = json.dumps(results, indent=1)
     print(text)
     if args.out:

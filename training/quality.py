@@ -113,12 +113,12 @@ def run(
     data_root: Path,
     grids: int,
     sheet_path: Path | None = None,
-    earlier: dict | None = None,
+    earlier: list[dict] = (),
 ) -> dict:
     """Quality of every model, with what was measured on what; writes the explanation sheet when ``sheet_path`` is given.
 
-    ``earlier`` results (of the same procedure, data and grids) are kept, and their models (loaded by name) get their
-    rows in the sheet too, so models finishing training at different times can be measured one after another.
+    ``earlier`` results (of the same procedure, data and grids) are kept, in order, and their models (loaded by name) get
+    their rows in the sheet too, so models finishing training at different times can be measured apart and merged.
     """
     torch.manual_seed(0)
     indices = sheet_indices(data.labels)
@@ -133,11 +133,11 @@ def run(
         "sheet": {"images": indices, "render": SHEET_RENDER, "path": sheet_path.name if sheet_path else None},
         "models": {},
     }
-    if earlier is not None:
-        same = ("procedure", "data_fingerprint", "grids", "smoothings")
-        if any(earlier.get(key) != results[key] for key in same):
+    same = ("procedure", "data_fingerprint", "grids", "smoothings")
+    for before in earlier:
+        if any(before.get(key) != results[key] for key in same):
             raise ValueError(f"the earlier results were measured differently (compare their {', '.join(same)}); measure all models again")
-        results["models"].update(earlier["models"])
+        results["models"].update(before["models"])
     measured = dict(zip(model_labels(models), models))
     for label, loaded in measured.items():
         results["models"][label] = measure_quality(loaded, data, grids)

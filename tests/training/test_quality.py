@@ -77,6 +77,12 @@ def test_quality_cli_reports_accuracy_localisation_alignment_and_writes_the_shee
     appended = json.loads(out.read_text())
     assert list(appended["models"]) == ["cifar10_fastnet_b2", "cifar10_bfamily_b2.0"] and appended["models"]["cifar10_fastnet_b2"] == model
     assert Image.open(sheet).size == (150 + 20 * (SHEET_TILE + 4), 16 + 3 * (SHEET_TILE + 4))
+    # results measured apart (say, in parallel) merge without measuring anything again
+    apart = tmp_path / "apart.json"
+    assert evaluate.main([*args[:2], "cifar10_bfamily_b1.0", *args[3:8], "3", "--out", str(apart)]) == 0
+    merged = tmp_path / "merged.json"
+    assert evaluate.main(["--quality", *args[3:8], "3", "--out", str(merged), "--merge", str(out), "--merge", str(apart)]) == 0
+    assert list(json.loads(merged.read_text())["models"]) == ["cifar10_fastnet_b2", "cifar10_bfamily_b2.0", "cifar10_bfamily_b1.0"]
     with pytest.raises(ValueError, match="measured differently"):
         evaluate.main([*args[:2], "cifar10_bfamily_b1.0", *args[3:8], "4", *args[9:], "--append"])
 

@@ -64,6 +64,7 @@ def test_every_click_on_the_activation_map_moves_the_position(server, page) -> N
     page.goto(f"{server}/neurons?image=sample:chelsea&layer=block2.conv1&ch=3&row=0&col=0", wait_until="domcontentloaded")
     settle(page)
     chart = ".st-key-act_block2_conv1_3"
+    page.wait_for_selector(f"{chart} .js-plotly-plot .main-svg", timeout=90_000)  # Plotly draws after Streamlit settles
     assert page.locator(chart).count() == 1
     for row, col in [(3, 4), (10, 12), (5, 2), (3, 4)]:
         page.mouse.click(*_cell_centre(page, chart, row, col))

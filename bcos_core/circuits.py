@@ -150,7 +150,7 @@ def layers_below(model: nn.Module, target_layer: str | None = None) -> list[str]
 
 def _channels_first(output: Tensor, module: nn.Module) -> Tensor:
     """One image's layer output with channels first: (C, H, W) (a ViT's tokens as their grid, a vector as 1×1 maps)."""
-    return channel_maps(output, getattr(module, "channel_dim", 1))[0]
+    return channel_maps(output, module.channel_dim)[0]
 
 
 def _checked_cuts(model: nn.Module, layers: Sequence[str]) -> None:
@@ -271,7 +271,7 @@ def explain_circuit(model: nn.Module, image: Tensor, target: Target, layers: Seq
             channels = [node.channel for node in nodes[upper]]
             masks = torch.zeros(len(channels), *upper_grad.shape, dtype=upper_grad.dtype)
             for row, channel in enumerate(channels):
-                masks[row].movedim(getattr(upper_module, "channel_dim", 1), 1)[:, channel] = 1
+                masks[row].movedim(upper_module.channel_dim, 1)[:, channel] = 1
             masks = masks * upper_grad  # row j: the upper node j's contribution as a linear function of a_upper
             between = [name for name in terms if name in inside[upper] and name not in inside[lower]]
             lower_grads, *term_grads = torch.autograd.grad(
@@ -317,11 +317,11 @@ def channel_totals_over_images(
         outputs = forward_to(model, x, [layer, neuron.layer])
         if list(outputs).index(layer) > list(outputs).index(neuron.layer) or layer == neuron.layer:
             raise ValueError(f"layer {layer!r} is not below the neuron's layer {neuron.layer!r}")
-        maps = channel_maps(outputs[neuron.layer], getattr(modules[neuron.layer], "channel_dim", 1))[:, neuron.channel]
+        maps = channel_maps(outputs[neuron.layer], modules[neuron.layer].channel_dim)[:, neuron.channel]
         values = torch.stack([maps[i][_resolve_position(maps[i].detach(), p, neuron.layer)] for i, p in enumerate(positions)])
         signs = torch.where(values.detach() < 0, -1.0, 1.0)
         (grad,) = torch.autograd.grad((signs * values).sum(), outputs[layer])
-    contributions = channel_maps(grad * outputs[layer].detach(), getattr(modules[layer], "channel_dim", 1))
+    contributions = channel_maps(grad * outputs[layer].detach(), modules[layer].channel_dim)
     return contributions.flatten(2).sum(2)
 
 

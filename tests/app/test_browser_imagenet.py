@@ -33,7 +33,9 @@ def test_an_official_format_resnet50_explains_an_imagenet_sample_at_full_size(se
     settle(page)
     page.wait_for_selector(".st-key-rgba .imagelayer image", timeout=120_000)
     assert_no_errors(page, "imagenet")
-    shown = page.locator("[data-testid=stSidebar] input:not([type=radio])").evaluate_all("inputs => inputs.map(i => i.value)")
+    inputs = "[data-testid=stSidebar] input:not([type=radio])"
+    page.wait_for_function(f"() => document.querySelectorAll('{inputs}').length >= 4", timeout=60_000)  # the path box may draw last
+    shown = page.locator(inputs).evaluate_all("inputs => inputs.map(i => i.value)")
     assert shown[:4] == ["Checkpoint file…", reference.partition(":")[2], "bcos_resnet50_imagenet", "brambling"], shown
     assert "1000 classes" in page.locator("[data-testid=stSidebar]").inner_text()
     assert "Why “brambling”?" in page.locator("h3").all_inner_texts()

@@ -3,6 +3,7 @@
 # quality of all finished candidates into assets/evaluation/study.json and study_sheet.png.
 #   THREADS=1 bash scripts/architecture_study.sh            # all candidates
 #   CANDIDATES="fastnet vgg9_half" bash scripts/architecture_study.sh
+#   EVALUATE=0 CANDIDATES="fastnet" bash scripts/architecture_study.sh &   # train only: two candidates at a time
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
@@ -10,15 +11,17 @@ declare -A OVERRIDES=(
   [fastnet]='--model.arch=bcos_fastnet_cifar10'
   [fastnet_b2.5]='--model.arch=bcos_fastnet_cifar10 --model.b=2.5'
   [fastnet_maxout]='--model.arch=bcos_fastnet_cifar10 --model.kwargs={"max_out":2}'
+  [fastnet_adamw]='--model.arch=bcos_fastnet_cifar10 --optim.optimizer=adamw --optim.weight_decay=0.05'
   [vgg9_half]='--model.arch=bcos_vgg9_cifar10 --model.kwargs={"widths":[32,32,64,64,64,128,128,128]}'
   [resnet20]='--model.arch=bcos_resnet20_cifar10'
 )
 models=()
-for name in ${CANDIDATES:-fastnet vgg9_half resnet20 fastnet_b2.5 fastnet_maxout}; do
+for name in ${CANDIDATES:-fastnet fastnet_adamw fastnet_maxout resnet20 vgg9_half}; do
   out="runs/study/$name"
   # shellcheck disable=SC2086
-  .venv/bin/python -m training.train --config configs/cifar10_study.toml ${OVERRIDES[$name]} --run.out_dir="$out" --run.threads="${THREADS:-2}" --resume
+  .venv/bin/python -m training.train --config configs/cifar10_study.toml ${OVERRIDES[$name]} --run.out_dir="$out" --run.threads="${THREADS:-1}" --resume
   models+=(--model "$out/model.safetensors")
 done
+[[ "${EVALUATE:-1}" == 1 ]] || exit 0
 .venv/bin/python -m training.evaluate --quality --threads "${THREADS:-2}" --grids "${GRIDS:-100}" "${models[@]}" \
   --out assets/evaluation/study.json --sheet assets/evaluation/study_sheet.png

@@ -33,7 +33,8 @@ class OptimConfig:
     epochs: int = 30
     batch_size: int = 128  # global batch, split across processes under torchrun
     lr: float = 1e-3
-    weight_decay: float = 0.0
+    optimizer: str = "adam"  # "adam" (L2 added to the gradient, the papers' recipes) or "adamw" (decoupled decay)
+    weight_decay: float = 0.0  # "adamw" decays only weight matrices and kernels, not norm scales or biases
     warmup_epochs: float = 1.0
     warmup_start_factor: float = 0.01
     final_lr_factor: float = 0.0

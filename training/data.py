@@ -16,6 +16,7 @@ from torch import Tensor
 from tqdm import tqdm
 
 from bcos_core.datasets import DATA_ENV_VAR, default_data_root, list_image_folder
+from bcos_core.files import atomic_path
 
 __all__ = ["InMemoryDataset", "default_data_root", "load_image_folder", "load_torchvision_cifar10", "augment_batch"]
 
@@ -61,10 +62,8 @@ def load_image_folder(root: str | Path, cache_dir: str | Path | None = None, siz
     images = np.stack([_decode(path, size) for path, _ in tqdm(samples, desc=f"decoding {root.name}", unit="img")])
     labels = np.array([label for _, label in samples], dtype=np.int64)
     if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp.npz")
-        np.savez(tmp, images=images, labels=labels)
-        tmp.replace(cache)
+        with atomic_path(cache) as tmp, open(tmp, "wb") as handle:  # per-process name: parallel runs may decode at once
+            np.savez(handle, images=images, labels=labels)
     return InMemoryDataset(torch.from_numpy(images), torch.from_numpy(labels), classes)
 
 

@@ -26,7 +26,7 @@ from bcos_core.checkpoints import CheckpointError, ModelMetadata, checkpoint_pat
 from bcos_core.metrics import evaluate_classifier
 from bcos_core.models import build_model, get_spec
 
-from .config import TrainConfig, load_config
+from .config import OptimConfig, TrainConfig, load_config
 from .data import InMemoryDataset, default_data_root, load_image_folder, load_torchvision_cifar10
 from .distributed import ProcessGroup, init_distributed, shutdown_distributed
 from .hardware import resolve_bf16
@@ -101,6 +101,20 @@ def export_model(model: torch.nn.Module, cfg: TrainConfig, classes: list[str], m
     save_model(model, Path(cfg.run.out_dir) / "model", metadata)
 
 
+def make_optimizer(model: torch.nn.Module, cfg: OptimConfig) -> torch.optim.Optimizer:
+    """Adam as in the B-cos papers, or AdamW whose decoupled decay skips 1-D parameters (norm scales, biases)."""
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adamw":
+        params = [p for p in model.parameters() if p.requires_grad]
+        groups = [
+            {"params": [p for p in params if p.ndim > 1], "weight_decay": cfg.weight_decay},
+            {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0},
+        ]
+        return torch.optim.AdamW([g for g in groups if g["params"]], lr=cfg.lr)
+    raise ValueError(f"optim.optimizer must be 'adam' or 'adamw', not {cfg.optimizer!r}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", help="TOML file with [model], [data], [optim], [run] tables")
@@ -120,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     started_from = initialise_from(model, cfg) if cfg.run.init_from else None
     if cfg.run.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
+    optimizer = make_optimizer(model, cfg.optim)
     progress, info = EpochProgress(), {"elapsed_s": 0.0, "history": []}
     state_path = out_dir / "last.safetensors"
     if args.resume and state_path.exists():

@@ -22,6 +22,8 @@ class BcosConv2d(DynamicModule):
     The raw weight is ``self.weight`` with shape (out·max_out, in/groups, k, k); it is normalised to unit norm
     per output row on every forward. With ``max_out`` M > 1 unit ``o`` is the maximum of rows o·M … o·M+M−1.
     The patch norm ‖x‖ is taken over the zero-padded patch with 1e-6 inside the square root, as in B-cos v2.
+    ``layer_scale`` divides the output by a constant (v1's per-layer scale, v2's ``BcosConv2dWithScale``): a network
+    without norms needs it to keep activations far above that epsilon.
     """
 
     def __init__(
@@ -35,6 +37,7 @@ class BcosConv2d(DynamicModule):
         groups: int = 1,
         b: float = 2.0,
         max_out: int = 1,
+        layer_scale: float = 1.0,
     ) -> None:
         super().__init__()
         if in_channels % groups or out_channels % groups:
@@ -47,6 +50,7 @@ class BcosConv2d(DynamicModule):
         self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
         self.padding, self.dilation = _pair(padding), _pair(dilation)
         self.groups, self.b, self.max_out = groups, float(b), max_out
+        self.layer_scale = float(layer_scale)
         self.weight = nn.Parameter(torch.empty(out_channels * max_out, in_channels // groups, *self.kernel_size))
         nn.init.kaiming_normal_(self.weight, mode="fan_out", nonlinearity="relu")
 
@@ -57,9 +61,8 @@ class BcosConv2d(DynamicModule):
     def forward(self, x: Tensor) -> Tensor:
         linear = F.conv2d(x, self.normalized_weight(), None, self.stride, self.padding, self.dilation, self.groups)
         linear = max_out_reduce(linear, self.max_out, dim=1)
-        if self.b == 1:
-            return self.emit(linear)
-        return self.emit(bcos_scale(linear, self.patch_norms(x), self.b, self.detach_dynamics))
+        output = linear if self.b == 1 else bcos_scale(linear, self.patch_norms(x), self.b, self.detach_dynamics)
+        return self.emit(output if self.layer_scale == 1.0 else output / self.layer_scale)
 
     def patch_norms(self, x: Tensor) -> Tensor:
         """‖x‖ of every (zero-padded) input patch, one value per group, broadcastable to the output."""

@@ -10,17 +10,18 @@ from ..layers import BcosConv2d, LogitLayer
 from ._architectures import register_architecture
 from ._base import BcosClassifier, make_norm
 
-# v1 layer scale 10^(−2 + 1.5·(2.5 − B)) and output temperature 10^T_B (paper code, CIFAR-10); B-cos layers are
-# positively homogeneous in their input, so nine per-layer scales fold exactly into one logit temperature.
+# v1 layer scale 10^(−2 + 1.5·(2.5 − B)) and output temperature 10^T_B (paper code, CIFAR-10). B-cos layers are
+# positively homogeneous, so the nine scales could fold into the temperature in exact arithmetic, but not numerically:
+# without them activations shrink layer by layer below the 1e-6 inside the patch norm and training collapses.
 _V1_TEMPERATURE_EXPONENT = {1.0: -3, 1.25: -3, 1.5: -2, 1.75: 1, 2.0: 2, 2.25: 2, 2.5: 3}
 
 
-def _v1_logit_temperature(b: float, num_layers: int = 9) -> float:
-    layer_scale = 10 ** (-2 + 1.5 * (2.5 - b))
+def _v1_scales(b: float) -> tuple[float, float]:
+    """(per-layer scale, logit temperature) of the v1 CIFAR-10 network for this B."""
     exponent = _V1_TEMPERATURE_EXPONENT.get(b)
     if exponent is None:
         raise ValueError(f"the paper trained the 9-layer network for B in {sorted(_V1_TEMPERATURE_EXPONENT)}, not {b}")
-    return 10**exponent * layer_scale**num_layers
+    return 10 ** (-2 + 1.5 * (2.5 - b)), 10.0**exponent
 
 
 class BcosVGG9(BcosClassifier):
@@ -34,20 +35,21 @@ class BcosVGG9(BcosClassifier):
         num_classes: int = 10,
         b: float = 2.0,
         max_out: int = 2,
-        logit_temperature: float | None = None,
+        v1_scales: bool = True,
         widths: tuple[int, ...] = paper_widths,
     ) -> None:
         super().__init__()
         if len(widths) != len(self.strides):
             raise ValueError(f"the 9-layer network has {len(self.strides)} hidden widths, got {len(widths)}")
+        layer_scale, temperature = _v1_scales(b) if v1_scales else (1.0, None)
         layers, in_channels = [], 6
         for width, stride in zip(widths, self.strides):
-            layers.append(BcosConv2d(in_channels, width, 3, stride, 1, b=b, max_out=max_out))
+            layers.append(BcosConv2d(in_channels, width, 3, stride, 1, b=b, max_out=max_out, layer_scale=layer_scale))
             in_channels = width
         self.features = nn.Sequential(*layers)
-        self.classifier = BcosConv2d(in_channels, num_classes, 1, b=b, max_out=max_out)
+        self.classifier = BcosConv2d(in_channels, num_classes, 1, b=b, max_out=max_out, layer_scale=layer_scale)
         self.num_classes = num_classes
-        self.logit_layer = LogitLayer(logit_temperature, math.log(1 / (num_classes - 1)))
+        self.logit_layer = LogitLayer(temperature, math.log(1 / (num_classes - 1)))
 
     def forward_features(self, x: Tensor) -> Tensor:
         return self.features(x)
@@ -97,18 +99,17 @@ class BcosFastNet(BcosClassifier):
 
 @register_architecture("bcos_vgg9_cifar10", dataset="cifar10", input_size=32)
 def bcos_vgg9(
-    *, b: float = 2.0, max_out: int = 2, num_classes: int = 10, v1_temperature: bool = True, widths: tuple[int, ...] = BcosVGG9.paper_widths
+    *, b: float = 2.0, max_out: int = 2, num_classes: int = 10, v1_scales: bool = True, widths: tuple[int, ...] = BcosVGG9.paper_widths
 ) -> BcosVGG9:
-    """Paper's 9-layer network with MaxOut 2; ``v1_temperature`` folds the v1 layer scales into the logit layer;
+    """Paper's 9-layer network with MaxOut 2; ``v1_scales`` applies v1's per-layer scales and logit temperature;
     ``widths`` narrows it (the paper's are 64, 64, 128, 128, 128, 256, 256, 256)."""
-    temperature = _v1_logit_temperature(b) if v1_temperature else None
-    return BcosVGG9(num_classes, b, max_out, temperature, tuple(widths))
+    return BcosVGG9(num_classes, b, max_out, v1_scales, tuple(widths))
 
 
 @register_architecture("bcos_vgg9_nomaxout_cifar10", dataset="cifar10", input_size=32)
-def bcos_vgg9_nomaxout(*, b: float = 2.0, num_classes: int = 10, v1_temperature: bool = True) -> BcosVGG9:
+def bcos_vgg9_nomaxout(*, b: float = 2.0, num_classes: int = 10, v1_scales: bool = True) -> BcosVGG9:
     """The paper's 9-layer network without MaxOut (half the parameters and FLOPs)."""
-    return bcos_vgg9(b=b, max_out=1, num_classes=num_classes, v1_temperature=v1_temperature)
+    return bcos_vgg9(b=b, max_out=1, num_classes=num_classes, v1_scales=v1_scales)
 
 
 @register_architecture("bcos_fastnet_cifar10", dataset="cifar10", input_size=32)

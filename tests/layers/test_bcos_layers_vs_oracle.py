@@ -104,3 +104,14 @@ def test_b2_fast_path_gradient_equals_generic_autograd() -> None:
     (_formula_conv(x, layer, detach=False) ** 2).sum().backward()
     assert relative_error(fast_w, layer.weight.grad) <= 1e-5
     assert relative_error(fast_x, x.grad) <= 1e-5
+
+
+@pytest.mark.parametrize("b", [1.0, 2.0, 2.5])
+def test_layer_scale_matches_oracle_with_scale(b) -> None:
+    """v1's per-layer scale: our ``layer_scale`` equals ``bcos.modules.BcosConv2dWithScale`` (outputs and explanations)."""
+    scale = 10 ** (-2 + 1.5 * (2.5 - b))
+    ours = BcosConv2d(4, 6, 3, 1, 1, b=b, max_out=2, layer_scale=scale)
+    with pytest.warns(DeprecationWarning):
+        reference = bcos.modules.BcosConv2dWithScale(4, 6, 3, 1, 1, b=b, max_out=2, scale=scale)
+    reference.linear.weight.data.copy_(ours.weight.data)
+    _compare(ours, reference, torch.randn(2, 4, 7, 7), bcos.explanation_mode(reference))

@@ -14,6 +14,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from bcos_core.models import build_model
 from bcos_core.zoo import load_model
 from tests.training.conftest import tiny_overrides
 from training import evaluate, train
@@ -42,6 +43,21 @@ def test_config_overrides_and_unknown_keys(tmp_path) -> None:
         load_config(None, ["--optim.lrr=1"])
     with pytest.raises(ValueError, match="expected int"):
         load_config(None, ["--optim.epochs=many"])
+
+
+def test_adamw_decays_kernels_but_not_norm_scales() -> None:
+    model = build_model("bcos_fastnet_cifar10", widths=[4, 4, 8, 8])
+    cfg = load_config(None, ["--optim.optimizer=adamw", "--optim.weight_decay=0.5", "--optim.lr=0.1"])
+    optimizer = train.make_optimizer(model, cfg.optim)
+    kernel, scale = model.stem.weight, model.stem_norm.weight
+    before = kernel.detach().clone(), scale.detach().clone()
+    for p in model.parameters():
+        p.grad = torch.zeros_like(p)  # no gradient: only the decoupled decay moves a parameter
+    optimizer.step()
+    torch.testing.assert_close(kernel.detach(), before[0] * (1 - 0.1 * 0.5))
+    torch.testing.assert_close(scale.detach(), before[1], rtol=0, atol=0)
+    with pytest.raises(ValueError, match="optim.optimizer must be"):
+        train.make_optimizer(model, load_config(None, ["--optim.optimizer=sgd"]).optim)
 
 
 def test_training_is_deterministic_and_logs(tiny_data, tmp_path) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
+from .attention import attention_blocks, attention_rollout
 from .explain import explain_classes
 from .layers import running_statistics
 from .localisation import AttributionFn
@@ -20,6 +21,7 @@ from .localisation import AttributionFn
 BCOS = "B-cos contributions"
 GRAD_CAM = "Grad-CAM"
 DEEPLIFT = "DeepLIFT"
+ATTENTION_ROLLOUT = "Attention rollout"
 OCCLUSION_WINDOW = 8  # occlusion patch (pixels) and stride: 16 patches per 32 × 32 tile
 
 
@@ -109,6 +111,15 @@ POST_HOC: dict[str, Callable[[nn.Module], Callable[..., Tensor]]] = {
 }
 
 
+def _attention_rollout(model: nn.Module) -> AttributionFn:
+    """The same class-agnostic rollout map for every target class (as the paper's Table 4 compares it)."""
+
+    def attribute(image: Tensor, classes: list[int]) -> Tensor:
+        return attention_rollout(model, image)[None].expand(len(classes), *image.shape[-2:]).clone()
+
+    return attribute
+
+
 def is_bcos(model: nn.Module) -> bool:
     """True for B-cos networks (they have exact contributions); False for conventional baselines."""
     from .layers import BcosConv2d, BcosLinear
@@ -118,17 +129,23 @@ def is_bcos(model: nn.Module) -> bool:
 
 def available_methods(model: nn.Module) -> list[str]:
     """Methods that apply: B-cos contributions for B-cos models; DeepLIFT only for ReLU networks (its rules
-    cover ReLU-type units, not the B-cos transform)."""
-    if is_bcos(model):
-        return [BCOS] + [m for m in POST_HOC if m != DEEPLIFT]
-    return list(POST_HOC)
+    cover ReLU-type units, not the B-cos transform); attention rollout for transformers; Grad-CAM for networks with a
+    convolutional classifier."""
+    methods = [BCOS] + [m for m in POST_HOC if m != DEEPLIFT] if is_bcos(model) else list(POST_HOC)
+    if attention_blocks(model):
+        methods = [m for m in methods if m != GRAD_CAM] + [ATTENTION_ROLLOUT]
+    return methods
 
 
 def attribution_method(name: str, model: nn.Module) -> AttributionFn:
     """The attribution function of a method by name (see :func:`available_methods`)."""
     if name not in available_methods(model):
         raise ValueError(f"method {name!r} does not apply to this model; choose from {available_methods(model)}")
-    return _bcos(model) if name == BCOS else _captum(model, POST_HOC[name])
+    if name == BCOS:
+        return _bcos(model)
+    if name == ATTENTION_ROLLOUT:
+        return _attention_rollout(model)
+    return _captum(model, POST_HOC[name])
 
 
 def deletion_curve(

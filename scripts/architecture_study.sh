@@ -12,11 +12,11 @@ declare -A OVERRIDES=(
   [fastnet_b2.5]='--model.arch=bcos_fastnet_cifar10 --model.b=2.5'
   [fastnet_maxout]='--model.arch=bcos_fastnet_cifar10 --model.kwargs={"max_out":2}'
   [fastnet_adamw]='--model.arch=bcos_fastnet_cifar10 --optim.optimizer=adamw --optim.weight_decay=0.05'
-  [vgg9_half]='--model.arch=bcos_vgg9_cifar10 --model.kwargs={"widths":[32,32,64,64,64,128,128,128]}'
+  [vgg9_half]='--model.arch=bcos_vgg9_cifar10 --model.kwargs={"widths":[32,32,64,64,64,128,128,128]} --optim.lr=1e-3'
   [resnet20]='--model.arch=bcos_resnet20_cifar10'
 )
 models=()
-for name in ${CANDIDATES:-fastnet fastnet_adamw fastnet_maxout resnet20 vgg9_half}; do
+for name in ${CANDIDATES:-fastnet fastnet_adamw resnet20 vgg9_half}; do
   out="runs/study/$name"
   # shellcheck disable=SC2086
   .venv/bin/python -m training.train --config configs/cifar10_study.toml ${OVERRIDES[$name]} --run.out_dir="$out" --run.threads="${THREADS:-1}" --resume

@@ -38,7 +38,8 @@ def attention_patterns(model: nn.Module, image: Tensor, blocks: list[str] | None
         patterns = {}
         for block in blocks:
             attention = modules[block]
-            q, k, _ = (t.unflatten(-1, (attention.heads, -1)).transpose(1, 2) for t in attention.to_qkv(normed[f"{block}.norm"]).chunk(3, dim=-1))
+            qkv = attention.to_qkv(normed[f"{block}.norm"]).chunk(3, dim=-1)
+            q, k, _ = (t.unflatten(-1, (attention.heads, -1)).transpose(1, 2) for t in qkv)
             patterns[block] = (q @ k.transpose(-1, -2) * attention.scale).softmax(dim=-1)[0]
         return patterns
 

@@ -202,3 +202,29 @@ def _register(size: str) -> None:
 
 for _size in _SIZES:
     _register(_size)
+
+
+@register_architecture("bcos_vitc_cifar10", dataset="cifar10", input_size=32)
+def bcos_vitc_cifar10(
+    *,
+    b: float = 2.0,
+    num_classes: int = 10,
+    dim: int = 192,
+    depth: int = 6,
+    heads: int = 3,
+    mlp_dim: int = 384,
+    conv_stem: tuple[int, ...] = (48, 96, 96),
+) -> BcosViT:
+    """A small B-cos ViT-C for 32 px images (ours): the conv stem halves the image twice (32 → 8), so each of the
+    8 × 8 tokens sees a 4 × 4-pixel patch; ViT-Ti's width and heads, 6 encoders, MLP ratio 2."""
+    return BcosViT(
+        image_size=32,
+        patch_size=1,
+        dim=dim,
+        depth=depth,
+        heads=heads,
+        mlp_dim=mlp_dim,
+        num_classes=num_classes,
+        conv_stem=list(conv_stem),
+        b=b,
+    )

@@ -85,7 +85,7 @@ def _build(args: argparse.Namespace) -> int:
     data = args.data or default_data_root() / get_dataset(loaded.metadata.dataset).images
     torchrun = _torchrun_shard() if args.shard is None else None
     shard = args.shard or torchrun or (0, 1)
-    final = args.out or default_index_path(loaded.name, data)
+    final = args.out or default_index_path(args.model, data)  # under the reference the dashboard is given, path or name
     out = shard_path(final, shard) if shard[1] > 1 else final
     layers = args.layers.split(",") if args.layers else None
     started = time.perf_counter()

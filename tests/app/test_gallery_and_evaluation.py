@@ -156,3 +156,37 @@ def test_an_imagenet_gallery_builds_and_names_classes(official_format_file, imag
     names = set(open_gallery(model).class_names)
     assert captions and all(caption.split(" · ")[0] in names for caption in captions), captions  # "brambling", not "n01530575"
     open_gallery.clear()
+
+
+def test_a_vit_gallery_opens_a_token_neuron_with_exact_tiles(tmp_path, monkeypatch) -> None:
+    """A CIFAR-size ViT by path: its index builds on an ImageFolder and the gallery shows a block's token neuron, each
+    tile explained exactly (the positional embedding as its own term)."""
+    import numpy as np
+    from PIL import Image
+
+    from app.settings import CHECKPOINT_PATHS_ENV_VAR
+    from bcos_core.checkpoints import ModelMetadata, save_model
+    from bcos_core.neuron_index.__main__ import main as index_cli
+    from bcos_core.zoo import random_model
+
+    rng = np.random.default_rng(0)
+    for label, name in enumerate(("ants", "bees")):
+        (tmp_path / "toyset" / "test" / name).mkdir(parents=True)
+        for i in range(10):
+            Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8) // (label + 1)).save(
+                tmp_path / "toyset" / "test" / name / f"{i}.png"
+            )
+    kwargs = {"dim": 24, "depth": 2, "heads": 2, "mlp_dim": 32, "conv_stem": [8, 16, 16]}
+    vit = random_model("bcos_vitc_cifar10", seed=1, num_classes=2, **kwargs)
+    weights = save_model(vit, tmp_path / "vit", ModelMetadata("bcos_vitc_cifar10", kwargs, ["ants", "bees"], "toyset", 32, vit.logit_bias))
+    for variable, value in ((INDEX_DIR_ENV_VAR, tmp_path / "indexes"), ("BCOS_DATA_DIR", tmp_path), (CHECKPOINT_PATHS_ENV_VAR, "1")):
+        monkeypatch.setenv(variable, str(value))
+    layer = "transformer.encoder_1"
+    assert index_cli(["build", "--model", str(weights), "--data", str(tmp_path / "toyset" / "test"), "--layers", layer, "--k", "8"]) == 0
+    open_gallery.clear()
+    at = _open("app_pages/neuron_gallery.py", model=str(weights), g_layer=layer, neuron="5")
+    assert not at.error, [e.value for e in at.error]
+    assert at.subheader[0].value.startswith(f"{layer} · channel 5")
+    assert len(at.get("image")) >= 8
+    assert any("Every tile's contributions sum to its activation" in c.value for c in at.caption)
+    open_gallery.clear()

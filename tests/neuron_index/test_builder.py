@@ -28,6 +28,7 @@ from bcos_core.neuron_index import (
     shard_range,
 )
 from bcos_core.neuron_index.__main__ import main as cli
+from bcos_core.zoo import random_model
 
 from .conftest import CLASSES
 
@@ -214,3 +215,23 @@ def test_torchrun_builds_one_shard_per_process_and_merges_them(small_model, imag
     assert merged.complete and merged.header["dataset"]["num_images"] == 27
     single = build_index(small_model, "small", image_folder, preprocess, k=K, batch_size=4, num_workers=0, progress=False)
     _assert_same_index(merged, single, rtol=1e-5)  # torchrun runs one torch thread per process: float32 sums in another order
+
+
+def test_a_vit_indexes_its_tokens_as_a_grid(image_folder, preprocess) -> None:
+    """A ViT's block outputs (N, tokens, C) are indexed as C maps over the 8 × 8 token grid: top images and the clicked
+    token position equal brute force over the block outputs."""
+    vit = random_model("bcos_vitc_cifar10", seed=1, num_classes=3, dim=24, depth=2, heads=2, mlp_dim=32, conv_stem=(8, 16, 16))
+    layers = [name for name in explorable_layers(vit) if name.startswith("transformer.")]
+    assert layers, explorable_layers(vit)
+    index = build_index(vit, "vit", image_folder, preprocess, k=K, batch_size=4, num_workers=0, progress=False, layers=layers)
+    outputs, _ = _all_activations(vit, image_folder, preprocess, layers)
+    for name in layers:
+        tokens = outputs[name]  # (N, 64, C) from the module itself
+        assert tokens.dim() == 3 and tokens.shape[1] == 64
+        maxima, positions = tokens.max(1)  # over token positions, row-major like the 8 × 8 grid
+        stats = index.layers[name]
+        assert stats.map_size == (8, 8)
+        for channel in range(tokens.shape[2]):
+            order = sorted(range(len(maxima)), key=lambda i: (-float(maxima[i, channel]), i))[:K]
+            assert stats.top_images[channel].tolist() == order
+            assert stats.top_positions[channel].tolist() == positions[order, channel].tolist()

@@ -210,7 +210,7 @@ def test_torchrun_builds_one_shard_per_process_and_merges_them(small_model, imag
     command += ["build", "--model", str(model_file), "--data", str(image_folder), "--k", str(K), "--batch-size", "4"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, done.stderr[-2000:]
-    (found,) = find_indexes("small")  # the merged index only: the shard files were removed
+    (found,) = find_indexes(str(model_file))  # the merged index only (the shard files were removed), under the reference given
     merged = load_index(found)
     assert merged.complete and merged.header["dataset"]["num_images"] == 27
     single = build_index(small_model, "small", image_folder, preprocess, k=K, batch_size=4, num_workers=0, progress=False)

@@ -111,13 +111,16 @@ POST_HOC: dict[str, Callable[[nn.Module], Callable[..., Tensor]]] = {
 }
 
 
-def _attention_rollout(model: nn.Module) -> AttributionFn:
+def _attention_rollout_method(model: nn.Module) -> AttributionFn:
     """The same class-agnostic rollout map for every target class (as the paper's Table 4 compares it)."""
 
     def attribute(image: Tensor, classes: list[int]) -> Tensor:
         return attention_rollout(model, image)[None].expand(len(classes), *image.shape[-2:]).clone()
 
     return attribute
+
+
+ALL_METHODS = (BCOS, *POST_HOC, ATTENTION_ROLLOUT)  # every name :func:`attribution_method` knows
 
 
 def is_bcos(model: nn.Module) -> bool:
@@ -144,7 +147,7 @@ def attribution_method(name: str, model: nn.Module) -> AttributionFn:
     if name == BCOS:
         return _bcos(model)
     if name == ATTENTION_ROLLOUT:
-        return _attention_rollout(model)
+        return _attention_rollout_method(model)
     return _captum(model, POST_HOC[name])
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from bcos_core.attribution import BCOS, POST_HOC
+from bcos_core.attribution import ALL_METHODS
 from bcos_core.checkpoints import CheckpointError
 from bcos_core.files import atomic_write_bytes
 from bcos_core.metrics import evaluate_classifier
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write-metadata", action="store_true", help="store the measured accuracy in the model file's JSON metadata")
     localisation = parser.add_argument_group("localisation (grid pointing game)")
     localisation.add_argument("--localisation", action="store_true", help="run the grid pointing game instead of measuring accuracy")
-    localisation.add_argument("--methods", default="all", help=f"comma-separated methods or 'all' (of: {', '.join([BCOS, *POST_HOC])})")
+    localisation.add_argument("--methods", default="all", help=f"comma-separated methods or 'all' (of: {', '.join(ALL_METHODS)})")
     localisation.add_argument("--grids", type=int, default=500, help="3×3 grids for the B-cos contributions (default: %(default)s)")
     localisation.add_argument("--posthoc-grids", type=int, default=100, help="the first N of those grids for the (slower) post-hoc methods")
     localisation.add_argument("--smooth", type=int, default=1, help="box smoothing before clamping (CIFAR: 1, ImageNet: 15)")
@@ -94,10 +94,10 @@ def main(argv: list[str] | None = None) -> int:
 def _localisation(models: list, data, data_path: Path, args: argparse.Namespace) -> int:
     from .localisation import box_plot, merge_results, run
 
-    methods = [BCOS, *POST_HOC] if args.methods == "all" else [m.strip() for m in args.methods.split(",")]
-    unknown = [m for m in methods if m not in (BCOS, *POST_HOC)]
+    methods = list(ALL_METHODS) if args.methods == "all" else [m.strip() for m in args.methods.split(",")]
+    unknown = [m for m in methods if m not in ALL_METHODS]
     if unknown:
-        print(f"error: unknown methods {unknown}; choose from {[BCOS, *POST_HOC]}", file=sys.stderr)
+        print(f"error: unknown methods {unknown}; choose from {list(ALL_METHODS)}", file=sys.stderr)
         return 2
     results = run(models, data, data_path, methods, args.grids, args.posthoc_grids, args.smooth)
     if args.append and args.out and args.out.exists():

@@ -42,6 +42,15 @@ def sheet_indices(labels: torch.Tensor, per_class: int = SHEET_PER_CLASS) -> lis
     return [int(i) for c in range(int(labels.max()) + 1) for i in torch.nonzero(labels == c).flatten()[:per_class]]
 
 
+def training_speed(training: dict) -> dict | None:
+    """Training images per second of wall time (compilation and per-epoch evaluation included) and the threads, from a
+    model file's training record; None where the record does not say how many images an epoch had."""
+    images = training.get("train_images") or training.get("config", {}).get("data", {}).get("train_subset")
+    if not images or not training.get("wall_time_s"):
+        return None
+    return {"images_per_s": round(training["epochs"] * images / training["wall_time_s"], 1), "threads": training.get("threads")}
+
+
 def measure_quality(loaded: LoadedModel, data: InMemoryDataset, grids: int = 500, seed: int = 42) -> dict:
     """Accuracy, alignment and localisation (every smoothing in :data:`SMOOTHINGS`) of one model on ``data``."""
     started = time.perf_counter()
@@ -62,6 +71,7 @@ def measure_quality(loaded: LoadedModel, data: InMemoryDataset, grids: int = 500
         # None where no grid could be formed (fewer than 9 classes with confidently correct test images)
         "localisation": {str(smooth): box_statistics(scores[smooth].flatten().numpy()) if chosen else None for smooth in SMOOTHINGS},
         "grids": len(chosen),
+        "training_speed": training_speed(loaded.metadata.training),
         "seconds": round(time.perf_counter() - started, 1),
         "checkpoint": {"name": loaded.name, "sha256_16": checkpoint_digest(loaded)},
     }
@@ -159,7 +169,9 @@ def _mean_text(entry: dict | None) -> str:
 def markdown_table(results: dict) -> str:
     """The README's table of stored quality results: one row per model."""
     smoothings = results["smoothings"]
+    speeds = [model.get("training_speed") for model in results["models"].values()]
     header = ["model", "B", "test accuracy", *(f"localisation (smoothing {s})" for s in smoothings), "alignment"]
+    header += ["training images/s"] if any(speeds) else []
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name, model in results["models"].items():
         cells = [
@@ -169,6 +181,9 @@ def markdown_table(results: dict) -> str:
             *(_mean_text(model["localisation"][str(s)]) for s in smoothings),
             f"{model['alignment']['mean']:.3f}",
         ]
+        if any(speeds):
+            speed = model.get("training_speed")
+            cells.append(f"{speed['images_per_s']:g} ({speed['threads']} thread{'s' * (speed['threads'] != 1)})" if speed else "–")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -207,6 +207,7 @@ def _finish_epoch(
             "epochs": progress.epoch,
             "planned_epochs": cfg.optim.epochs,
             "wall_time_s": round(info["elapsed_s"], 1),
+            "train_images": len(train_data),
             "threads": torch.get_num_threads(),
             "processes": group.world_size,
             "config": cfg.to_dict(),

@@ -116,6 +116,22 @@ def test_markdown_table_has_a_row_per_model_with_the_stored_figures() -> None:
     lines = markdown_table(results).splitlines()
     assert lines[0] == "| model | B | test accuracy | localisation (smoothing 3) | localisation (smoothing 1) | alignment |"
     assert lines[2] == "| `a` | 2 | 88.64 % | 0.963 | 0.817 | 0.260 |" and lines[3].startswith("| `b` | – | 50.00 %")
+    results["models"]["a"]["training_speed"] = {"images_per_s": 48.2, "threads": 1}
+    lines = markdown_table(results).splitlines()
+    assert lines[0].endswith("| alignment | training images/s |")
+    assert lines[2].endswith("| 0.260 | 48.2 (1 thread) |") and lines[3].endswith("| 0.100 | – |")
+
+
+def test_training_speed_counts_the_images_of_every_epoch() -> None:
+    from training.quality import training_speed
+
+    record = {"epochs": 4, "wall_time_s": 1000.0, "threads": 2, "config": {"data": {"train_subset": 20000}}}
+    assert training_speed(record) == {"images_per_s": 80.0, "threads": 2}
+    assert training_speed({**record, "train_images": 50000, "config": {"data": {"train_subset": 0}}}) == {
+        "images_per_s": 200.0,
+        "threads": 2,
+    }
+    assert training_speed({"epochs": 4, "wall_time_s": 1000.0, "config": {"data": {"train_subset": 0}}}) is None  # size unknown
 
 
 def test_a_model_with_no_confident_images_gets_no_localisation_but_the_rest(tmp_path) -> None:

@@ -142,7 +142,7 @@ def test_a_model_with_no_confident_images_gets_no_localisation_but_the_rest(tmp_
     loaded = SimpleNamespace(
         name="untrained",
         model=random_model("bcos_fastnet_cifar10"),
-        metadata=SimpleNamespace(arch="bcos_fastnet_cifar10", arch_kwargs={"b": 2.0}),
+        metadata=SimpleNamespace(arch="bcos_fastnet_cifar10", arch_kwargs={"b": 2.0}, training={}),
         weights_path=None,
     )
     data = InMemoryDataset(

@@ -1,4 +1,7 @@
-"""The B family (paper Fig. 4): the same image explained by the same architecture trained at different B."""
+"""The B family (paper Fig. 4): the same image explained by the same architecture trained at different B, and beside
+them any other model of the same data set (the default CNN, the ViT)."""
+
+import re
 
 import streamlit as st
 
@@ -6,7 +9,7 @@ from app import compute, figures
 from app.controls import page_inputs
 from app.evaluation_views import quality_section
 from app.state import init_widget, write_url
-from bcos_core.registry import b_family, get_entry
+from bcos_core.registry import b_family, get_entry, list_models
 from bcos_core.render import symmetric_limit
 
 st.title("B family")
@@ -27,10 +30,15 @@ init_widget("fam_cls", -1, int, choices=[-1, *range(len(names))])
 target = st.selectbox(
     "Class to explain", [-1, *range(len(names))], key="fam_cls", format_func=lambda c: "each model's prediction" if c < 0 else names[c]
 )
-write_url(fam_cls=target)
+dataset = get_entry(family[0]).dataset
+others = [n for n in list_models() if n not in family and get_entry(n).dataset == dataset and get_entry(n).location != "download"]
+init_widget("compare", [], lambda text: [name for name in text.split(",") if name])
+st.session_state["compare"] = [name for name in st.session_state["compare"] if name in others]
+compared = st.multiselect("Compare with", others, key="compare", help="Other models of the same data set, explained the same way")
+write_url(fam_cls=target, compare=",".join(compared))
 
 results = []
-for name in family:
+for name in [*family, *compared]:
     loaded = compute.get_model(name)
     logits = compute.predictions(name, selection.image_id)
     cls = int(logits.argmax()) if target < 0 else target
@@ -42,19 +50,19 @@ with columns[0]:
     st.plotly_chart(figures.image_figure(crop, "what the models see", height=240), key="fam_input")
 for column, (loaded, cls, expl) in zip(columns[1:], results):
     meta = loaded.metadata
+    member = loaded.name in family
+    key = f"b{meta.b:g}".replace(".", "_") if member else re.sub(r"\W", "_", loaded.name)
     with column:
-        st.markdown(f"**B = {meta.b:g}** · test accuracy {meta.metrics.get('test_accuracy', float('nan')):.1%}")
+        heading = f"**B = {meta.b:g}**" if member else f"**{loaded.name}** (B = {meta.b:g})"
+        st.markdown(f"{heading} · test accuracy {meta.metrics.get('test_accuracy', float('nan')):.1%}")
         st.plotly_chart(
-            figures.explanation_figure(expl, render, f"{names[cls]} (logit {expl.logit:.2f})", height=240),
-            key=f"rgba_b{meta.b:g}".replace(".", "_"),
+            figures.explanation_figure(expl, render, f"{names[cls]} (logit {expl.logit:.2f})", height=240), key=f"rgba_{key}"
         )
         own_limit = symmetric_limit([expl.contributions])
-        st.plotly_chart(
-            figures.contribution_figure(expl.contributions, own_limit, None, height=240), key=f"contrib_b{meta.b:g}".replace(".", "_")
-        )
+        st.plotly_chart(figures.contribution_figure(expl.contributions, own_limit, None, height=240), key=f"contrib_{key}")
         st.caption(expl.readout_text())
 st.caption(
     "Each explanation uses its own opacity scale and each contribution map its own colour limits (the colour bar says which): "
     "the models' logits differ in size, and a shared scale would leave the sharper, higher-B maps almost white."
 )
-quality_section(family)
+quality_section([*family, *compared])

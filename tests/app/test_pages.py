@@ -107,6 +107,22 @@ def test_b_family_page() -> None:
         assert sorted(table["model"]) == sorted(stored) and (table["alignment cos(W(x), x)"] > 0).all()
 
 
+def test_b_family_page_compares_other_models_of_the_data_set() -> None:
+    """Models of the same data set join the family's row by deep link (unknown names are dropped), each explained."""
+    import bcos_core
+
+    family = bcos_core.registry.b_family()
+    if not family:
+        pytest.skip("no B-family models are shipped")
+    at = _open("app_pages/b_family.py", compare="cifar10_fastnet_b2,no_such_model")
+    assert not at.exception
+    assert at.multiselect(key="compare").value == ["cifar10_fastnet_b2"]
+    assert "v2_resnet50" not in at.multiselect(key="compare").options  # ImageNet models are not offered for CIFAR images
+    assert len(at.get("plotly_chart")) >= 1 + 2 * (len(family) + 1)
+    assert any("cifar10_fastnet_b2" in m.value for m in at.markdown)
+    assert dict(at.query_params)["compare"] in ("cifar10_fastnet_b2", ["cifar10_fastnet_b2"])
+
+
 def test_toy_page_deep_link_restores_b_and_problem() -> None:
     at = _open("app_pages/toy.py", B="5.0", spread="0.1", size="20", preset="paper")
     assert at.select_slider(key="B").value == 5.0

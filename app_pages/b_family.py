@@ -55,9 +55,7 @@ for column, (loaded, cls, expl) in zip(columns[1:], results):
     with column:
         heading = f"**B = {meta.b:g}**" if member else f"**{loaded.name}** (B = {meta.b:g})"
         st.markdown(f"{heading} · test accuracy {meta.metrics.get('test_accuracy', float('nan')):.1%}")
-        st.plotly_chart(
-            figures.explanation_figure(expl, render, f"{names[cls]} (logit {expl.logit:.2f})", height=240), key=f"rgba_{key}"
-        )
+        st.plotly_chart(figures.explanation_figure(expl, render, f"{names[cls]} (logit {expl.logit:.2f})", height=240), key=f"rgba_{key}")
         own_limit = symmetric_limit([expl.contributions])
         st.plotly_chart(figures.contribution_figure(expl.contributions, own_limit, None, height=240), key=f"contrib_{key}")
         st.caption(expl.readout_text())

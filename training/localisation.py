@@ -52,6 +52,7 @@ def checkpoint_digest(loaded: LoadedModel) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path is not None and path.exists() else "unknown"
 
 
+NO_GRID = "no grid: fewer than 9 classes have a correctly classified test image with sigmoid(logit) > 0.5"
 PREVIEW_GRIDS = 50  # grids stored with the results so that the app can show the same grids without classifying the data
 
 
@@ -82,6 +83,9 @@ def localise_model(
         "methods": {},
         "first_grids": [{"images": list(g.images), "classes": list(g.classes)} for g in chosen[:PREVIEW_GRIDS]],
     }
+    if not chosen:  # nothing to score: say why instead of failing on empty statistics
+        result["note"] = NO_GRID
+        return result
     for method in methods:
         if method not in available_methods(model):
             continue

@@ -42,20 +42,21 @@ def test_unknown_method_is_a_clear_error(cifar_root, capsys) -> None:
 
 
 def test_a_model_without_confident_images_gets_a_note_not_a_crash() -> None:
-    """An untrained model classifies too few images confidently to form a single 3×3 grid: its entry says so."""
+    """An untrained model on images of 3 classes cannot form a single 3×3 grid: its entry says so."""
+    from types import SimpleNamespace
+
     import torch
 
-    import bcos_core
-    from bcos_core.checkpoints import ModelMetadata
-    from bcos_core.zoo import LoadedModel
+    from bcos_core.zoo import random_model
     from training.data import InMemoryDataset
     from training.localisation import NO_GRID, localise_model
 
-    torch.manual_seed(0)
-    names = [str(c) for c in range(10)]
-    model = bcos_core.build_model("bcos_fastnet_cifar10", widths=[8, 8, 16, 16]).eval()
-    metadata = ModelMetadata("bcos_fastnet_cifar10", {"b": 2.0}, names, "cifar10", 32, 0.0)
-    loaded = LoadedModel("untrained", model, names, None, metadata)  # type: ignore[arg-type]  (no preprocessing needed)
-    data = InMemoryDataset(torch.randint(0, 256, (40, 3, 32, 32), dtype=torch.uint8), torch.arange(40) % 3, names)  # 3 classes
+    loaded = SimpleNamespace(
+        name="untrained",
+        model=random_model("bcos_fastnet_cifar10"),
+        metadata=SimpleNamespace(arch="bcos_fastnet_cifar10", arch_kwargs={"b": 2.0}),
+    )
+    images = torch.randint(0, 256, (40, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    data = InMemoryDataset(images, torch.arange(40) % 3, [str(c) for c in range(10)])
     entry = localise_model(loaded, data, ["B-cos contributions"], grids=5, posthoc_grids=2)
     assert entry["grids"] == 0 and entry["methods"] == {} and entry["note"] == NO_GRID

@@ -91,9 +91,11 @@ def _channel_tiles(selection: Selection, result: circuits.Feed, layer: str, chan
     for column, channel in zip(columns, channels):
         with column:
             st.caption(f"{side}: **{name(channel)}** {result.totals[channel]:+.4f}")
-            st.image(figures.contribution_pixels(result.maps[channel], limit, min_size=96), width="stretch")
+            pixels = [figures.contribution_pixels(result.maps[channel], limit, min_size=96)]
+            if indexed:  # its map over its top data-set images, in one picture
+                pixels.append(thumbnail(selection.model_name, layer, channel, count=3))
+            st.image(figures.stacked_pixels(pixels), width="stretch")
             if indexed:
-                st.image(thumbnail(selection.model_name, layer, channel, count=3), width="stretch")
                 st.page_link(
                     "app_pages/neuron_gallery.py",
                     label="its gallery",

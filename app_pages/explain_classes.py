@@ -53,10 +53,10 @@ st.subheader(f"All top-{k} classes")
 grid = compute.class_explanations(selection.model_name, selection.image_id, tuple(top))
 shared = symmetric_limit([e.contributions for e in grid])
 columns = st.columns(min(k, 5))
-for index, item in enumerate(grid):  # plain images, not charts: the page stays light for the browser
+for index, item in enumerate(grid):  # one plain image per class (explanation over its map): light for browser and server
     with columns[index % len(columns)]:
-        st.image(figures.explanation_pixels(item, render), caption=f"{names[item.target]} ({item.logit:.2f})", width="stretch")
-        st.image(figures.contribution_pixels(item.contributions, shared), width="stretch")
+        pixels = figures.stacked_pixels([figures.explanation_pixels(item, render), figures.contribution_pixels(item.contributions, shared)])
+        st.image(pixels, caption=f"{names[item.target]} ({item.logit:.2f})", width="stretch")
 st.caption(
     f"Contribution maps of the grid share one colour scale (±{shared:.3g}: blue against, red for), so their intensities compare directly."
 )

@@ -112,7 +112,7 @@ POST_HOC: dict[str, Callable[[nn.Module], Callable[..., Tensor]]] = {
 
 
 def _attention_rollout_method(model: nn.Module) -> AttributionFn:
-    """The same class-agnostic rollout map for every target class (as the paper's Table 4 compares it)."""
+    """The same class-agnostic rollout map for every target class."""
 
     def attribute(image: Tensor, classes: list[int]) -> Tensor:
         return attention_rollout(model, image)[None].expand(len(classes), *image.shape[-2:]).clone()
@@ -121,6 +121,9 @@ def _attention_rollout_method(model: nn.Module) -> AttributionFn:
 
 
 ALL_METHODS = (BCOS, *POST_HOC, ATTENTION_ROLLOUT)  # every name :func:`attribution_method` knows
+# Methods whose map does not depend on the class: in the grid pointing game the nine tiles share out one map's mass,
+# so such a method averages exactly 1/9 per grid whatever its map shows (tests/test_localisation.py).
+CLASS_AGNOSTIC = frozenset({ATTENTION_ROLLOUT})
 
 
 def is_bcos(model: nn.Module) -> bool:

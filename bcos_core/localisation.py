@@ -72,6 +72,15 @@ def compose_grid(images: Tensor) -> Tensor:
     return images.view(side, side, channels, h, w).permute(2, 1, 3, 0, 4).reshape(channels, side * h, side * w)
 
 
+def grid_recall(grid_logits: Tensor, grids: list[Grid]) -> Tensor:
+    """Per grid, the fraction of its tile classes among the model's top-n logits for the whole composed grid (n tiles):
+    whether the model sees the tiles' classes at all at grid size. A model blind to the grid averages n / classes."""
+    if not grids:
+        return torch.empty(0)
+    top = grid_logits.topk(len(grids[0].classes), dim=1).indices.tolist()
+    return torch.tensor([len(set(row) & set(g.classes)) / len(g.classes) for row, g in zip(top, grids)])
+
+
 def tile_scores(maps: Tensor, tiles: int, smooth: int = 1) -> Tensor:
     """Pointing-game score of each tile: (n, H, W) maps, map k for tile k's class → (n,) scores in [0, 1]."""
     side = math.isqrt(tiles)

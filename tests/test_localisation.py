@@ -8,7 +8,7 @@ import torch
 
 import bcos_core
 from bcos_core.attribution import BCOS, DEEPLIFT, attribution_method, available_methods, deletion_curve
-from bcos_core.localisation import Grid, compose_grid, confident_images, play, play_smoothings, sample_grids, tile_scores
+from bcos_core.localisation import Grid, compose_grid, confident_images, grid_recall, play, play_smoothings, sample_grids, tile_scores
 from bcos_core.zoo import random_model
 
 
@@ -52,6 +52,15 @@ def test_scores_perfect_uniform_and_empty_maps() -> None:
     assert torch.allclose(tile_scores(perfect, 9), torch.ones(9))
     assert torch.allclose(tile_scores(torch.ones(9, 9, 9), 9), torch.full((9,), 1 / 9))
     assert torch.equal(tile_scores(-torch.ones(9, 9, 9), 9), torch.zeros(9))
+
+
+def test_a_class_agnostic_map_scores_one_ninth_on_average_whatever_it_shows() -> None:
+    """The nine tiles split the map's mass, so the same map for all nine classes averages exactly 1/9 per grid: the
+    grid pointing game cannot rank class-agnostic methods such as attention rollout."""
+    shown = torch.rand(12, 12) ** 4  # any non-uniform map
+    scores = tile_scores(shown[None].expand(9, 12, 12), 9, smooth=3)
+    assert scores.std() > 0.01
+    assert scores.mean().item() == pytest.approx(1 / 9, abs=1e-6)
 
 
 def test_smoothing_happens_before_clamping() -> None:
@@ -145,6 +154,13 @@ def test_occlusion_of_all_classes_at_once_equals_one_class_at_a_time(bcos_model)
     for row, c in enumerate([2, 6]):
         single = Occlusion(bcos_model).attribute(grid[None], target=c, sliding_window_shapes=(6, 8, 8), strides=(6, 8, 8), baselines=0.0)
         assert torch.allclose(together[row], single[0].sum(0), atol=1e-5)
+
+
+def test_grid_recall_counts_the_tile_classes_among_the_top_logits() -> None:
+    grids = [Grid(tuple(range(9)), tuple(range(9))), Grid(tuple(range(9)), tuple(range(1, 10)))]
+    logits = torch.arange(10.0).flip(0).expand(2, 10)  # class 0 highest, class 9 lowest
+    assert grid_recall(logits, grids).tolist() == pytest.approx([1.0, 8 / 9])
+    assert grid_recall(logits[:0], []).numel() == 0
 
 
 def test_play_scores_every_tile(bcos_model) -> None:

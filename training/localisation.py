@@ -15,9 +15,9 @@ import torch
 from tqdm import tqdm
 
 from bcos_core import LoadedModel
-from bcos_core.attribution import BCOS, attribution_method, available_methods
+from bcos_core.attribution import BCOS, CLASS_AGNOSTIC, attribution_method, available_methods
 from bcos_core.datasets import folder_fingerprint
-from bcos_core.localisation import confident_images, play, sample_grids
+from bcos_core.localisation import compose_grid, confident_images, grid_recall, play, sample_grids
 from bcos_core.metrics import predict_logits
 from bcos_core.preprocessing import encode_images
 
@@ -53,6 +53,7 @@ def checkpoint_digest(loaded: LoadedModel) -> str:
 
 
 NO_GRID = "no grid: fewer than 9 classes have a correctly classified test image with sigmoid(logit) > 0.5"
+CLASS_AGNOSTIC_NOTE = "class-agnostic: one map for all nine classes averages exactly 1/9 per grid by construction, so its mean does not rank it"
 PREVIEW_GRIDS = 50  # grids stored with the results so that the app can show the same grids without classifying the data
 
 
@@ -86,6 +87,9 @@ def localise_model(
     if not chosen:  # nothing to score: say why instead of failing on empty statistics
         result["note"] = NO_GRID
         return result
+    grid_logits = predict_logits(model, torch.stack([compose_grid(data.images[list(g.images)]) for g in chosen]), 50)
+    result["grid_recall"] = round(float(grid_recall(grid_logits, chosen).mean()), 4)
+    result["grid_recall_blind"] = round(len(chosen[0].classes) / logits.shape[1], 4)
     for method in methods:
         if method not in available_methods(model):
             continue
@@ -102,6 +106,8 @@ def localise_model(
         entry = {"grids": len(subset), **box_statistics(scores.flatten().numpy()), "seconds": round(seconds, 1)}
         if method == BCOS and len(chosen) > posthoc_grids:  # the same grids the post-hoc methods saw, for a paired comparison
             entry["mean_on_posthoc_grids"] = round(float(scores[:posthoc_grids].mean()), 4)
+        if method in CLASS_AGNOSTIC:
+            entry["note"] = CLASS_AGNOSTIC_NOTE
         result["methods"][method] = entry
     return result
 

@@ -11,10 +11,11 @@ import torch
 from PIL import Image
 
 import bcos_core
+from app.figures import stacked_pixels
 from app.images import sample_image
 from bcos_core.explain import delta_between
 from bcos_core.preprocessing import encode_images
-from bcos_core.render import explanation_to_rgba, rgba_over_background, symmetric_limit
+from bcos_core.render import diverging_rgb, explanation_to_rgba, rgba_over_background, symmetric_limit, upscale_nearest
 
 from .browser import assert_no_errors, assert_same_picture, drawn_pixels, settle
 
@@ -49,19 +50,27 @@ def test_class_page_draws_the_composited_explanation(server, page, background: s
 
 
 def test_class_page_grid_draws_each_top_class_composited(server, page) -> None:  # noqa: F811
-    """The top-k grid is drawn as images: the first row shows each class's composited explanation, in rank order."""
+    """The top-k grid draws one picture per class, in rank order: its composited explanation over its contribution map
+    (the grid's shared colour scale)."""
     loaded, x = _input(MODEL)
     _open(page, f"{server}/?image=sample:chelsea&k=3&smooth={SMOOTH}&pct={PERCENTILE}&bg=black", "grid")
     images = page.locator("[data-testid=stImage] img")
-    page.wait_for_function("() => document.querySelectorAll('[data-testid=stImage] img').length >= 6", timeout=90_000)
-    for rank, expl in enumerate(bcos_core.explain_classes(loaded.model, x, "top3")):
-        element = images.nth(2 * rank)  # each column: the explanation, then its contribution map
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=stImage] img').length >= 3", timeout=90_000)
+    grid = bcos_core.explain_classes(loaded.model, x, "top3")
+    shared = symmetric_limit([e.contributions for e in grid])
+    for rank, expl in enumerate(grid):
+        element = images.nth(rank)
         element.scroll_into_view_if_needed()
         shot = np.asarray(Image.open(io.BytesIO(element.screenshot())).convert("RGB"))
-        expected = _composite(expl)
-        rows = ((np.arange(expected.shape[0]) + 0.5) * shot.shape[0] / expected.shape[0]).astype(int)
-        cols = ((np.arange(expected.shape[1]) + 0.5) * shot.shape[1] / expected.shape[1]).astype(int)
-        assert_same_picture(shot[rows][:, cols], expected, f"grid, rank {rank}")
+        explanation, contributions = _composite(expl), diverging_rgb(expl.contributions, shared)
+        block = upscale_nearest(explanation, 192)  # the page enlarges both halves alike and stacks them
+        scale = shot.shape[0] / stacked_pixels([block, block]).shape[0]
+        centres = (np.arange(explanation.shape[0]) + 0.5) * block.shape[0] / explanation.shape[0]
+        cols = ((np.arange(explanation.shape[1]) + 0.5) * shot.shape[1] / explanation.shape[1]).astype(int)
+        top_rows = (centres * scale).astype(int)
+        bottom_rows = ((shot.shape[0] - block.shape[0] * scale) + centres * scale).astype(int)
+        assert_same_picture(shot[top_rows][:, cols], explanation, f"grid, rank {rank}, explanation")
+        assert_same_picture(shot[bottom_rows][:, cols], contributions, f"grid, rank {rank}, contribution map")
 
 
 def test_delta_page_draws_both_classes_and_the_delta(server, page) -> None:  # noqa: F811

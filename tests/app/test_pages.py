@@ -32,7 +32,7 @@ def test_class_page_readout_deep_link_and_widget() -> None:
 
 
 def _grid_images(at: AppTest) -> list[str]:
-    """The grid's pictures (RGBA and contributions per class, in order), by their served URL (it changes with the pixels)."""
+    """The grid's pictures (one per class, in order), by their served URL (it changes with the pixels)."""
     return [image.url for element in at.get("image") for image in element.proto.imgs]
 
 
@@ -49,8 +49,8 @@ def test_rendering_options_redraw_without_explaining_again(monkeypatch) -> None:
     assert len(calls) == explained  # the cached explanation was redrawn, not recomputed
     assert sum(a != b for a, b in zip(charts, [c.proto.spec for c in at.get("plotly_chart")])) == 1  # the main RGBA explanation
     changed = [a != b for a, b in zip(images, _grid_images(at))]
-    grid, panel = changed[:10], changed[10:]  # the top-5 grid, then the "what feeds this" tiles (contribution maps, top images)
-    assert grid[::2] == [True] * 5 and not any(grid[1::2])  # the grid's RGBA, not its contributions
+    grid, panel = changed[:5], changed[5:]  # the top-5 grid (explanation over contributions), then the "what feeds this" tiles
+    assert grid == [True] * 5  # every class's picture is redrawn with the new smoothing
     assert panel and not any(panel)  # nothing in the panel depends on the rendering options
     at.radio(key="bg").set_value("white").run()
     assert not at.exception and len(calls) == explained

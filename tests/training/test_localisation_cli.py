@@ -28,6 +28,7 @@ def test_localisation_cli_scores_methods_and_saves_a_plot(cifar_root, tmp_path, 
     assert printed == stored and plot.stat().st_size > 10_000
     model = stored["models"]["cifar10_fastnet_b2"]
     assert model["grids"] == 3 and len(model["first_grids"]) == 3 and all(len(set(g["classes"])) == 9 for g in model["first_grids"])
+    assert model["grid_recall_blind"] == 0.9 and 0 <= model["grid_recall"] <= 1
     methods = model["methods"]
     assert methods["B-cos contributions"]["n"] == 27 and methods["Grad-CAM"]["n"] == methods["Occlusion"]["n"] == 18
     assert 0 <= methods["B-cos contributions"]["mean_on_posthoc_grids"] <= 1

@@ -53,7 +53,7 @@ def checkpoint_digest(loaded: LoadedModel) -> str:
 
 
 NO_GRID = "no grid: fewer than 9 classes have a correctly classified test image with sigmoid(logit) > 0.5"
-CLASS_AGNOSTIC_NOTE = "class-agnostic: one map for all nine classes averages exactly 1/9 per grid by construction, so its mean does not rank it"
+CLASS_AGNOSTIC_NOTE = "class-agnostic: one map for all nine classes averages exactly 1/9 per grid, so its mean cannot rank it"
 PREVIEW_GRIDS = 50  # grids stored with the results so that the app can show the same grids without classifying the data
 
 

@@ -82,8 +82,12 @@ def rgba_over_background(rgba: np.ndarray, background: str | tuple[float, float,
     return (rgb * 255).round().clip(0, 255).astype(np.uint8)
 
 
+def repeat_pixels(image: np.ndarray, factor: int) -> np.ndarray:
+    """Enlarge an (H, W, …) image by a whole ``factor``, each pixel becoming a factor × factor block (nearest neighbour)."""
+    return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
+
+
 def upscale_nearest(image: np.ndarray, min_size: int = 256) -> np.ndarray:
     """Enlarge an (H, W, …) image by the smallest whole factor that makes both sides ≥ ``min_size``, repeating pixels
     (nearest neighbour), so that a 32 px explanation stays sharp wherever a viewer scales images smoothly."""
-    factor = max(1, -(-min_size // min(image.shape[:2])))
-    return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
+    return repeat_pixels(image, max(1, -(-min_size // min(image.shape[:2]))))

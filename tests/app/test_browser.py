@@ -35,7 +35,9 @@ def test_toy_slider_and_deep_link(server, page) -> None:
     page.goto(f"{server}/toy?B=3.0&spread=0.1", wait_until="domcontentloaded")
     settle(page)
     assert "B=3.0" in page.url and "spread=0.1" in page.url  # the deep link is restored and kept
-    slider = page.get_by_role("slider").first  # the sidebar's spread slider
+    # the sidebar's first slider is "spread (std)"; the main area's B slider may be drawn before the sidebar's
+    slider = page.locator("[data-testid='stSidebar']").get_by_role("slider").first
+    slider.wait_for(timeout=60_000)
     slider.focus()
     slider.press("ArrowRight")
     page.wait_for_function("() => window.location.search.includes('spread=0.11')", timeout=60_000)

@@ -8,7 +8,8 @@ the Δ page, the neuron explorer (and click a cell of the activation map), a neu
 page. An action counts from the browser event until the page shows its result (the expected title, class or
 position, the explanation drawn) and Streamlit is idle. Errors are exception boxes, error messages, dialogs and
 timeouts. ``server_page_runs`` gives the server's own time per page run (from its debug log), since the browsers
-run on the same cores as the server here. Visitors use the five sample photos in turn, so some share images (and the shared result cache).
+run on the same cores as the server here, and ``cpu_during_tours`` how the cores' time was shared out between the
+server, the browsers, this driver and anything else running. Visitors use the five sample photos in turn, so some share images (and the shared result cache).
 ``--browser-nice 19`` runs the browsers at the lowest CPU priority, so that the server gets the cores whenever it
 needs them: the nearest this machine comes to visitors whose browsers run on their own computers.
 """
@@ -28,7 +29,14 @@ from pathlib import Path
 from app.images import SAMPLE_NAMES
 from app.launch import running_dashboard
 
+from ._cpu import CpuAccount
+
 CHROMIUM = "/usr/bin/chromium"
+PROCESS_GROUPS = {  # where the cores' time goes during the tours: the server, the visitors' browsers, this driver
+    "server": lambda command: "app.serve" in command,
+    "browsers": lambda command: "chromium" in command,
+    "load driver": lambda command: "playwright" in command or "benchmarks.bench_load" in command,
+}
 IDLE = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
 TIMEOUT_MS = 180_000
 
@@ -172,13 +180,14 @@ async def run(sessions: int, rounds: int, browser_nice: int = 0) -> dict:
             first = await _first_request(browser, url)
             visitors = []
             started = time.perf_counter()
-            for _ in range(rounds):
-                contexts = [await browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(sessions)]
-                batch = [Visitor(context, url, index) for index, context in enumerate(contexts)]
-                await asyncio.gather(*(visitor.tour() for visitor in batch))
-                for context in contexts:
-                    await context.close()
-                visitors += batch
+            with CpuAccount(PROCESS_GROUPS) as cpu:
+                for _ in range(rounds):
+                    contexts = [await browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(sessions)]
+                    batch = [Visitor(context, url, index) for index, context in enumerate(contexts)]
+                    await asyncio.gather(*(visitor.tour() for visitor in batch))
+                    for context in contexts:
+                        await context.close()
+                    visitors += batch
             wall = time.perf_counter() - started
             await browser.close()
     actions: dict[str, list[float]] = {}
@@ -195,6 +204,7 @@ async def run(sessions: int, rounds: int, browser_nice: int = 0) -> dict:
         "load_average_1min_after": round(os.getloadavg()[0], 2),
         "first_request_deep_link_s": round(first, 2),
         "wall_s": round(wall, 1),
+        "cpu_during_tours": cpu.report(),
         "errors": [error for visitor in visitors for error in visitor.errors],
         "actions": {action: _summary(times) for action, times in actions.items()},
         "server_page_runs": {page: _summary(times) for page, times in _page_runs(server_log.read_text()).items()},

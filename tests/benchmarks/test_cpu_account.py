@@ -1,0 +1,31 @@
+"""The load benchmark's CPU accounting: a process's CPU time lands in its group, and idle processes add nothing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from benchmarks._cpu import CpuAccount
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads Linux /proc")
+
+BUSY = "import time\nend = time.process_time() + 0.8\nwhile time.process_time() < end: pass  # busy-marker"
+IDLE = "import time; time.sleep(1.2)  # idle-marker"
+
+
+def test_a_busy_child_counts_in_its_group_and_a_sleeping_one_does_not() -> None:
+    groups = {"busy": lambda command: "busy-marker" in command, "idle": lambda command: "idle-marker" in command}
+    with CpuAccount(groups, interval_s=0.05) as cpu:
+        idle = subprocess.Popen([sys.executable, "-c", IDLE])
+        time.sleep(0.2)  # sampled alive, so its (near-zero) time is known before it exits
+        busy = subprocess.Popen([sys.executable, "-c", BUSY])
+        busy.wait()
+        idle.wait()
+    report = cpu.report()
+    assert 0.5 <= report["cpu_s"]["busy"] <= 1.3  # 0.8 s of CPU, less what one sampling interval before exit misses
+    assert report["cpu_s"]["idle"] < 0.3  # interpreter start-up only
+    assert report["machine_busy_cpu_s"] >= report["cpu_s"]["busy"] - 0.1
+    assert 0 < report["share_of_cores"]["busy"] <= 1

@@ -9,9 +9,9 @@ page. An action counts from the browser event until the page shows its result (t
 position, the explanation drawn) and Streamlit is idle. Errors are exception boxes, error messages, dialogs and
 timeouts. ``server_page_runs`` gives the server's own time per page run (from its debug log), since the browsers
 run on the same cores as the server here, and ``cpu_during_tours`` how the cores' time was shared out between the
-server, the browsers, this driver and anything else running. Visitors use the five sample photos in turn, so some share images (and the shared result cache).
-``--browser-nice 19`` runs the browsers at the lowest CPU priority, so that the server gets the cores whenever it
-needs them: the nearest this machine comes to visitors whose browsers run on their own computers.
+server, the browsers, this driver and anything else running. Visitors use the five sample photos in turn, so some
+share images (and the shared result cache). ``--browser-nice 19`` runs the browsers at the lowest CPU priority, so
+that the server gets the cores whenever it needs them; ``bench_server_load`` leaves the browsers out altogether.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ CHROMIUM = "/usr/bin/chromium"
 PROCESS_GROUPS = {  # where the cores' time goes during the tours: the server, the visitors' browsers, this driver
     "server": lambda command: "app.serve" in command,
     "browsers": lambda command: "chromium" in command,
-    "load driver": lambda command: "playwright" in command or "benchmarks.bench_load" in command,
+    "load driver": lambda command: "playwright" in command or "benchmarks.bench_" in command,
 }
 IDLE = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
 TIMEOUT_MS = 180_000

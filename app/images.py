@@ -23,14 +23,18 @@ _UPLOADS: dict[str, np.ndarray] = {}  # decoded uploads by content hash (small, 
 _MAX_UPLOADS = 64
 
 
+@lru_cache(maxsize=len(SAMPLE_NAMES))
 def sample_image(name: str) -> np.ndarray:
-    """A photo shipped inside scikit-image (works offline)."""
+    """A photo shipped inside scikit-image (works offline), decoded once per server: every page run shows it in the
+    sidebar. Read-only, since every visitor shares the one array."""
     import skimage.data
 
     if name not in SAMPLE_NAMES:
         raise KeyError(f"unknown sample {name!r}; samples: {', '.join(SAMPLE_NAMES)}")
     array = getattr(skimage.data, name)()
-    return np.repeat(array[..., None], 3, axis=2) if array.ndim == 2 else array
+    array = np.repeat(array[..., None], 3, axis=2) if array.ndim == 2 else array
+    array.setflags(write=False)
+    return array
 
 
 def dataset_images_root(dataset: str) -> Path:

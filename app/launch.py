@@ -22,9 +22,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_dashboard(env: dict[str, str] | None = None, timeout_s: float = 120, log_path: Path | None = None) -> Iterator[str]:
+def running_dashboard(
+    env: dict[str, str] | None = None, timeout_s: float = 120, log_path: Path | None = None, options: dict[str, str] | None = None
+) -> Iterator[str]:
     """A fresh dashboard (``python -m app.serve``, as users start it) on a free local port; yields its URL once
-    ``/_stcore/health`` answers, stops it on exit."""
+    ``/_stcore/health`` answers, stops it on exit. ``options`` are Streamlit settings (``{"runner.postScriptGC": "false"}``)
+    that override ``.streamlit/config.toml``."""
     port = free_port()
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115  (closed below)
     process = subprocess.Popen(
@@ -40,6 +43,7 @@ def running_dashboard(env: dict[str, str] | None = None, timeout_s: float = 120,
             str(port),
             "--browser.gatherUsageStats",
             "false",
+            *(argument for name, value in (options or {}).items() for argument in (f"--{name}", value)),
         ],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},

@@ -1,6 +1,6 @@
 """Load test of the real dashboard without browsers: N concurrent visitors speak Streamlit's own protocol (JSON).
 
-    python -m benchmarks.bench_server_load [--sessions 8] [--rounds 2]
+    python -m benchmarks.bench_server_load [--sessions 8] [--rounds 2] [--compare runner.postScriptGC=true]
 
 ``bench_load`` drives real Chromium, but on this machine the browsers run on the server's cores and take most of
 them (its ``cpu_during_tours``). This benchmark measures what the server alone delivers to N visitors whose browsers
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -118,21 +119,71 @@ async def _visitor(base: str, index: int, times: dict[str, list[float]], errors:
         errors += [f"visitor {index} {action}: {text}" for text in result.errors]
 
 
-async def run(sessions: int, rounds: int) -> dict:
+def server_memory_mib(base: str) -> dict[str, float]:
+    """Resident and peak resident memory of the dashboard serving ``base`` (found by its port in ``/proc``)."""
+    port = base.rsplit(":", 1)[1]
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            status = (entry / "status").read_text() if b"app.serve" in command and port.encode() in command else ""
+        except OSError:
+            continue
+        if status:
+            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+            return {name: round(int(fields[key].split()[0]) / 1024, 1) for name, key in (("rss_mib", "VmRSS"), ("peak_rss_mib", "VmHWM"))}
+    return {}
+
+
+async def _measure(base: str, sessions: int, times: dict[str, list[float]], errors: list[str]) -> dict:
+    """One round: every visitor's tour at once; how the cores' time was shared out meanwhile."""
+    with CpuAccount(PROCESS_GROUPS) as cpu:
+        await asyncio.gather(*(_visitor(base, index, times, errors) for index in range(sessions)))
+    return cpu.report()
+
+
+def _results(
+    times: dict[str, list[float]], errors: list[str], cpu: list[dict], server_log: Path, first_s: float, memory: dict[str, float]
+) -> dict:
+    return {
+        "first_request_deep_link_s": round(first_s, 2),
+        "server_memory_after": memory,
+        "cpu_during_tours_per_round": cpu,
+        "errors": errors,
+        "actions": {action: _summary(values) for action, values in times.items()},
+        "server_page_runs": {page: _summary(values) for page, values in _page_runs(server_log.read_text()).items()},
+    }
+
+
+async def run(sessions: int, rounds: int, compare: dict[str, str] | None = None) -> dict:
+    """The tour on the dashboard as configured; with ``compare`` (Streamlit settings) also on a second dashboard with
+    those settings, started beside the first, the rounds taking turns between the two."""
     load_before = os.getloadavg()[0]
-    server_log = Path(tempfile.mkdtemp()) / "server.log"
-    times: dict[str, list[float]] = {}
-    errors: list[str] = []
-    with running_dashboard(env={"BCOS_LOG_LEVEL": "DEBUG"}, log_path=server_log) as base:
+    folder = Path(tempfile.mkdtemp())
+    variants = {"as configured": {}, **({" ".join(f"{k}={v}" for k, v in compare.items()): compare} if compare else {})}
+    results = {}
+    with contextlib.ExitStack() as stack:
+        bases = {
+            name: stack.enter_context(
+                running_dashboard(env={"BCOS_LOG_LEVEL": "DEBUG"}, log_path=folder / f"server{i}.log", options=options)
+            )
+            for i, (name, options) in enumerate(variants.items())
+        }
+        state = {name: ({}, [], []) for name in variants}  # times, errors, CPU reports
+        first = {}
+        for name, base in bases.items():
+            started = time.perf_counter()
+            visited = await visit(base, "delta", "image=sample:coffee")
+            first[name] = time.perf_counter() - started
+            state[name][1].extend(f"first request: {text}" for text in visited.errors)
         started = time.perf_counter()
-        first = await visit(base, "delta", "image=sample:coffee")
-        first_s = time.perf_counter() - started
-        errors += [f"first request: {text}" for text in first.errors]
-        started = time.perf_counter()
-        with CpuAccount(PROCESS_GROUPS) as cpu:
-            for _ in range(rounds):
-                await asyncio.gather(*(_visitor(base, index, times, errors) for index in range(sessions)))
+        for _ in range(rounds):
+            for name, base in bases.items():
+                times, errors, cpu = state[name]
+                cpu.append(await _measure(base, sessions, times, errors))
         wall = time.perf_counter() - started
+        memory = {name: server_memory_mib(base) for name, base in bases.items()}
+    for i, name in enumerate(variants):
+        results[name] = _results(*state[name], folder / f"server{i}.log", first[name], memory[name])
     return {
         "benchmark": "dashboard_server_load",
         "sessions": sessions,
@@ -140,12 +191,8 @@ async def run(sessions: int, rounds: int) -> dict:
         "cpu_count": os.cpu_count(),
         "load_average_1min_before": round(load_before, 2),
         "load_average_1min_after": round(os.getloadavg()[0], 2),
-        "first_request_deep_link_s": round(first_s, 2),
         "wall_s": round(wall, 1),
-        "cpu_during_tours": cpu.report(),
-        "errors": errors,
-        "actions": {action: _summary(values) for action, values in times.items()},
-        "server_page_runs": {page: _summary(values) for page, values in _page_runs(server_log.read_text()).items()},
+        **(results if compare else results["as configured"]),
     }
 
 
@@ -153,8 +200,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=2, help="tours per visitor")
+    parser.add_argument(
+        "--compare",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="also run a second dashboard with these Streamlit settings (e.g. runner.postScriptGC=true), rounds taking turns",
+    )
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(run(args.sessions, args.rounds)), indent=2))
+    compare = dict(option.split("=", 1) for option in args.compare)
+    print(json.dumps(asyncio.run(run(args.sessions, args.rounds, compare)), indent=2))
 
 
 if __name__ == "__main__":

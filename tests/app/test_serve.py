@@ -18,3 +18,14 @@ def test_warm_up_imports_what_sessions_would_otherwise_import_concurrently() -> 
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "True"
+
+
+def test_the_shipped_streamlit_settings_are_the_hosting_ones() -> None:
+    """What README "Hosting" promises: no tracebacks or Deploy button for visitors, no full garbage collection after
+    every page run (the server's largest cost per run under load)."""
+    names = ("client.showErrorDetails", "client.toolbarMode", "runner.postScriptGC", "server.maxUploadSize")
+    read = "from streamlit import config; config.get_config_options(force_reparse=True)"
+    script = f"{read}; print([config.get_option(n) for n in {names!r}])"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "['none', 'viewer', False, 10]"

@@ -45,6 +45,15 @@ def test_config_overrides_and_unknown_keys(tmp_path) -> None:
         load_config(None, ["--optim.epochs=many"])
 
 
+@pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("*.toml")), ids=lambda p: p.name)
+def test_every_shipped_config_loads_and_builds_its_model(path: Path) -> None:
+    """A typo in a config's key or architecture would otherwise surface only minutes into a training run."""
+    cfg = load_config(path)
+    model = build_model(cfg.model.arch, **train.architecture_kwargs(cfg))
+    assert sum(p.numel() for p in model.parameters()) > 0
+    train.make_optimizer(model, cfg.optim)
+
+
 def test_adamw_decays_kernels_but_not_norm_scales() -> None:
     model = build_model("bcos_fastnet_cifar10", widths=[4, 4, 8, 8])
     cfg = load_config(None, ["--optim.optimizer=adamw", "--optim.weight_decay=0.5", "--optim.lr=0.1"])

@@ -38,6 +38,21 @@ def _command_line(pid: int) -> str:
         return ""
 
 
+def processes_matching(matches: Callable[[str], bool]) -> list[int]:
+    """Ids of the live processes whose command line (arguments joined by spaces) satisfies ``matches``."""
+    return [int(entry) for entry in os.listdir("/proc") if entry.isdigit() and matches(_command_line(int(entry)))]
+
+
+def process_memory_mib(pid: int) -> dict[str, float]:
+    """Resident and peak resident memory of one live process in MiB (``VmRSS``, ``VmHWM``), or {} when it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return {}
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    return {name: round(int(fields[key].split()[0]) / 1024, 1) for name, key in (("rss_mib", "VmRSS"), ("peak_rss_mib", "VmHWM"))}
+
+
 class CpuAccount:
     """Samples every process a few times a second and adds up their CPU time per group.
 

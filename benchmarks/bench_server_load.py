@@ -33,7 +33,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from app.images import SAMPLE_NAMES
 from app.launch import running_dashboard
 
-from ._cpu import CpuAccount
+from ._cpu import CpuAccount, process_memory_mib, processes_matching
 from .bench_load import PROCESS_GROUPS, _page_runs, _summary
 
 TIMEOUT_S = 180
@@ -122,16 +122,8 @@ async def _visitor(base: str, index: int, times: dict[str, list[float]], errors:
 def server_memory_mib(base: str) -> dict[str, float]:
     """Resident and peak resident memory of the dashboard serving ``base`` (found by its port in ``/proc``)."""
     port = base.rsplit(":", 1)[1]
-    for entry in Path("/proc").iterdir():
-        try:
-            command = (entry / "cmdline").read_bytes().split(b"\0")
-            status = (entry / "status").read_text() if b"app.serve" in command and port.encode() in command else ""
-        except OSError:
-            continue
-        if status:
-            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-            return {name: round(int(fields[key].split()[0]) / 1024, 1) for name, key in (("rss_mib", "VmRSS"), ("peak_rss_mib", "VmHWM"))}
-    return {}
+    servers = processes_matching(lambda command: "app.serve" in command and port in command.split())
+    return process_memory_mib(servers[0]) if servers else {}
 
 
 async def _measure(base: str, sessions: int, times: dict[str, list[float]], errors: list[str]) -> dict:

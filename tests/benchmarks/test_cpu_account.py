@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
 
 import pytest
 
-from benchmarks._cpu import CpuAccount
+from benchmarks._cpu import CpuAccount, process_memory_mib, processes_matching
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads Linux /proc")
 
@@ -29,3 +30,16 @@ def test_a_busy_child_counts_in_its_group_and_a_sleeping_one_does_not() -> None:
     assert report["cpu_s"]["idle"] < 0.3  # interpreter start-up only
     assert report["machine_busy_cpu_s"] >= report["cpu_s"]["busy"] - 0.1
     assert 0 < report["share_of_cores"]["busy"] <= 1
+
+
+def test_a_process_is_found_by_its_command_line_and_its_memory_read() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)  # memory-marker"])
+    try:
+        assert processes_matching(lambda command: "memory-marker" in command) == [child.pid]
+        memory = process_memory_mib(child.pid)
+        assert 1 < memory["rss_mib"] <= memory["peak_rss_mib"] < 1024  # a sleeping interpreter: some MiB, far below 1 GiB
+        assert process_memory_mib(os.getpid())["rss_mib"] > 1
+    finally:
+        child.kill()
+        child.wait()
+    assert process_memory_mib(child.pid) == {}

@@ -24,6 +24,7 @@ class DataConfig:
     cache_dir: str = ".cache/data"  # decoded arrays; "" disables the cache
     crop_padding: int = 4
     flip: bool = True
+    cutout: int = 0  # side of the greyed-out square (pixels); 0 turns cutout off
     train_subset: int = 0  # >0: use only the first N shuffled training images (quick runs, tests)
     test_subset: int = 0
 

@@ -76,8 +76,17 @@ def load_torchvision_cifar10(root: str | Path, train: bool) -> InMemoryDataset:
     return InMemoryDataset(images, torch.tensor(data.targets), list(data.classes))
 
 
-def augment_batch(images: Tensor, generator: torch.Generator, padding: int = 4, flip: bool = True) -> Tensor:
-    """Random crop with zero padding and random horizontal flip, on a whole uint8 batch at once."""
+CUTOUT_FILL = 128  # mid grey: the square carries no colour evidence for either half of the [x, 1 − x] encoding
+
+
+def augment_batch(
+    images: Tensor, generator: torch.Generator, padding: int = 4, flip: bool = True, cutout: int = 0
+) -> Tensor:
+    """Random crop with zero padding, random horizontal flip and cutout, on a whole uint8 batch at once.
+
+    Cutout (DeVries & Taylor, 2017) greys out a ``cutout`` × ``cutout`` square at a uniformly drawn centre, clipped at
+    the image border, so the model cannot rely on any one part of the object.
+    """
     n, _, h, w = images.shape
     if padding:
         padded = torch.nn.functional.pad(images, (padding, padding, padding, padding))
@@ -90,4 +99,11 @@ def augment_batch(images: Tensor, generator: torch.Generator, padding: int = 4, 
     if flip:
         mask = torch.rand(n, generator=generator) < 0.5
         images = torch.where(mask[:, None, None, None], images.flip(3), images)
+    if cutout:
+        top = torch.randint(0, h, (n, 1), generator=generator) - cutout // 2
+        left = torch.randint(0, w, (n, 1), generator=generator) - cutout // 2
+        rows = (torch.arange(h) >= top) & (torch.arange(h) < top + cutout)
+        cols = (torch.arange(w) >= left) & (torch.arange(w) < left + cutout)
+        square = rows[:, None, :, None] & cols[:, None, None, :]
+        images = images.masked_fill(square, CUTOUT_FILL)
     return images

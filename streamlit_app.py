@@ -3,6 +3,7 @@
 import streamlit as st
 
 from app.errors import run_page
+from app.pictures import PIXELATED_CSS
 from app.state import keep_teacher_mode
 
 st.set_page_config(page_title="B-cos Explorer", page_icon=":material/image_search:", layout="wide")
@@ -18,6 +19,7 @@ PAGES = [
     st.Page("app_pages/toy.py", title="The B dial (toy)", icon=":material/school:", url_path="toy"),
 ]
 
+st.html(PIXELATED_CSS)  # pictures enlarge with square pixels, as computed
 page = st.navigation(PAGES)
 keep_teacher_mode()
 run_page(page)

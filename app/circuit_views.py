@@ -13,6 +13,7 @@ from bcos_core.render import symmetric_limit
 from . import circuits, figures
 from .circuits import TargetKey
 from .gallery import concept_labels, open_gallery, thumbnail, top_image_crops
+from .pictures import show_picture
 from .sidebar import Selection
 from .state import init_widget, write_url
 
@@ -94,7 +95,7 @@ def _channel_tiles(selection: Selection, result: circuits.Feed, layer: str, chan
             pixels = [figures.contribution_pixels(result.maps[channel], limit, min_size=96)]
             if indexed:  # its map over its top data-set images, in one picture
                 pixels.append(thumbnail(selection.model_name, layer, channel, count=3))
-            st.image(figures.stacked_pixels(pixels), width="stretch")
+            show_picture(figures.stacked_pixels(pixels))
             if indexed:
                 st.page_link(
                     "app_pages/neuron_gallery.py",

@@ -11,6 +11,7 @@ from bcos_core.render import symmetric_limit
 from . import evaluation, figures
 from .controls import ranked_classes
 from .images import dataset_index
+from .pictures import show_picture
 from .sidebar import Selection
 from .state import init_widget, write_url
 
@@ -127,15 +128,13 @@ def live_grid_section(selection: Selection) -> None:
     chosen = left.multiselect("Methods", methods, key="methods", help="Integrated Gradients and Occlusion take a few seconds")
     write_url(grid=index, tile=tile, methods=",".join(chosen))
     column, row = divmod(tile, 3)
-    right.plotly_chart(
-        figures.image_figure(
-            evaluation.grid_pixels(selection.model_name, grid),
+    tile_box = (32 * column, 32 * row, 32 * (column + 1), 32 * (row + 1))
+    with right:
+        show_picture(
+            figures.image_pixels(evaluation.grid_pixels(selection.model_name, grid), tile_box),
             f"grid {index}: tile {tile} is {class_names[grid.classes[tile]]}",
-            height=300,
-            box=(32 * column, 32 * row, 32 * column + 32, 32 * row + 32),
-        ),
-        key="grid_image",
-    )
+            key="grid_image",
+        )
     for place, method in zip(st.columns(max(len(chosen), 1)), chosen):
         maps, scores = evaluation.live_maps(selection.model_name, grid, method)
         place.plotly_chart(

@@ -29,37 +29,36 @@ def _square(traces: list, height: int, title: str | None, **layout: object) -> g
     )
 
 
-def image_figure(rgb: np.ndarray, title: str | None = None, height: int = 300, box: tuple[int, int, int, int] | None = None) -> go.Figure:
-    """An RGB uint8 image; ``box`` = (left, top, right, bottom) is outlined (the crop the model sees)."""
-    shapes = []
+BOX_COLOUR = (255, 212, 0)  # the yellow outline of the crop the model sees
+
+
+def image_pixels(rgb: np.ndarray, box: tuple[int, int, int, int] | None = None, min_size: int = 192) -> np.ndarray:
+    """An RGB uint8 image enlarged (nearest, whole factor) to ``min_size``; ``box`` = (left, top, right, bottom) in the
+    image's pixels is outlined in yellow inside its edges (the crop the model sees)."""
+    pixels = upscale_nearest(rgb, min_size)
+    factor = pixels.shape[0] // rgb.shape[0]
     if box is not None:
-        left, top, right, bottom = box
-        shapes.append(dict(type="rect", x0=left - 0.5, y0=top - 0.5, x1=right - 0.5, y1=bottom - 0.5, line=dict(color="#ffd400", width=2)))
-    return _square([go.Image(z=rgb, hoverinfo="skip")], height, title, shapes=shapes)
+        left, top, right, bottom = (max(0, v * factor) for v in box)
+        right, bottom = min(right, pixels.shape[1]), min(bottom, pixels.shape[0])
+        line = max(2, round(min(pixels.shape[:2]) / 150))
+        pixels = pixels.copy()
+        for rows, cols in (
+            (slice(top, top + line), slice(left, right)),
+            (slice(bottom - line, bottom), slice(left, right)),
+            (slice(top, bottom), slice(left, left + line)),
+            (slice(top, bottom), slice(right - line, right)),
+        ):
+            pixels[rows, cols] = BOX_COLOUR
+    return pixels
 
 
-def rgba_figure(rgba: np.ndarray, title: str | None = None, height: int = 300, background: str = "black") -> go.Figure:
-    """The paper's RGBA explanation composited over ``background`` exactly as ``rgba_over_background`` computes it.
-
-    The browser receives opaque RGB pixels: Plotly's "rgba" colour model reads alpha on a 0–1 scale, so sending
-    alpha would leave the compositing (and its scale) to the browser. Plotly draws ``z`` images pixel by pixel, so a
-    32 px explanation stays sharp at any size.
-    """
-    return image_figure(rgba_over_background(rgba, background), title, height)
-
-
-def explanation_figure(
-    expl: ExplainedMap, render: RenderOptions, title: str | None = None, height: int = 300, crop: tuple[slice, slice] | None = None
-) -> go.Figure:
-    """An explanation drawn with the page's rendering options (optionally cropped, e.g. to a receptive field)."""
+def explanation_pixels(
+    expl: ExplainedMap, render: RenderOptions, min_size: int = 192, crop: tuple[slice, slice] | None = None
+) -> np.ndarray:
+    """The explanation composited over the page's background exactly as ``rgba_over_background`` computes it
+    (optionally cropped, e.g. to a receptive field), enlarged with nearest-neighbour pixels."""
     rgba = expl.rgba(render)
-    return rgba_figure(rgba if crop is None else rgba[crop], title, height, render.background)
-
-
-def explanation_pixels(expl: ExplainedMap, render: RenderOptions, min_size: int = 192) -> np.ndarray:
-    """The composited explanation as plain pixels for ``st.image``, enlarged with nearest-neighbour pixels: a grid of
-    many explanations drawn as images costs the browser far less than as Plotly charts."""
-    return upscale_nearest(rgba_over_background(expl.rgba(render), render.background), min_size)
+    return upscale_nearest(rgba_over_background(rgba if crop is None else rgba[crop], render.background), min_size)
 
 
 def contribution_pixels(values: np.ndarray, limit: float, min_size: int = 192) -> np.ndarray:

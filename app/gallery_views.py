@@ -12,6 +12,7 @@ from bcos_core.neuron_index import HISTOGRAM_EDGES, ConceptLabels, labels_path
 from . import compute, figures
 from .circuit_views import composition_over_top_images, what_feeds_this
 from .gallery import RANKINGS, TILE_VIEWS, Gallery, concept_labels, labels_are_shared, neuron_tiles, ranked_channels, save_labels, thumbnail
+from .pictures import show_picture
 from .pipeline import RenderOptions
 from .sidebar import Selection
 from .state import init_widget, write_url
@@ -47,7 +48,7 @@ def neuron_grid(selection: Selection, gallery: Gallery, layer: str, labels: Conc
     for slot, channel in enumerate(order[:GRID_SIZE]):
         with columns[slot % GRID_COLUMNS]:
             if gallery.samples is not None:
-                st.image(thumbnail(selection.model_name, layer, channel), width="stretch")
+                show_picture(thumbnail(selection.model_name, layer, channel))
             label = labels.get(layer, channel)
             st.caption(
                 f"**#{channel}**{' “' + label + '”' if label else ''}  \nmean max {scores['mean_max'][channel]:.3g} · "
@@ -105,9 +106,9 @@ def neuron_page(selection: Selection, gallery: Gallery, layer: str, channel: int
     columns = st.columns(8)
     for slot, tile in enumerate(tiles):
         with columns[slot % 8]:
-            st.image(tile.views[view], caption=f"{tile.label} · {tile.activation:.3g}", width="stretch")
+            show_picture(tile.views[view], f"{tile.label} · {tile.activation:.3g}")
             if tile.second is not None:
-                st.image(tile.second[view], caption=f"2nd peak · {tile.second_ratio:.0%}", width="stretch")
+                show_picture(tile.second[view], f"2nd peak · {tile.second_ratio:.0%}")
     try_your_image(selection, layer, channel, render)
     st.markdown("#### What feeds this neuron")
     st.caption("The lower channels that make this neuron fire on your image, each with its exact share of the activation.")
@@ -130,8 +131,10 @@ def try_your_image(selection: Selection, layer: str, channel: int, render: Rende
     top, left, bottom, right = expl.receptive_field
     crop = (slice(top, bottom), slice(left, right)) if bottom > top else (slice(None), slice(None))
     cols = st.columns([1, 1, 1, 2])
-    cols[0].plotly_chart(figures.image_figure(selection.crop[crop], "receptive field", height=220), key="own_crop")
-    cols[1].plotly_chart(figures.explanation_figure(expl, render, "explanation", height=220, crop=crop), key="own_rgba")
+    with cols[0]:
+        show_picture(figures.image_pixels(selection.crop[crop]), "receptive field", key="own_crop")
+    with cols[1]:
+        show_picture(figures.explanation_pixels(expl, render, crop=crop), "explanation", key="own_rgba")
     limit = float(np.abs(expl.contributions).max()) or 1.0
     cols[2].plotly_chart(figures.contribution_figure(expl.contributions[crop], limit, "contributions", height=220), key="own_contrib")
     cols[3].markdown(f"activation **{expl.activation:.4g}** (Σ contributions {expl.contribution_sum:.4g})")

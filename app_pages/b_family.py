@@ -8,6 +8,7 @@ import streamlit as st
 from app import compute, figures
 from app.controls import page_inputs
 from app.evaluation_views import quality_section
+from app.pictures import show_picture
 from app.state import init_widget, write_url
 from bcos_core.registry import b_family, get_entry, list_models
 from bcos_core.render import symmetric_limit
@@ -47,7 +48,7 @@ crop, _, _ = compute.model_input(family[0], selection.image_id)
 columns = st.columns(len(results) + 1)
 with columns[0]:
     st.markdown("**input**")
-    st.plotly_chart(figures.image_figure(crop, "what the models see", height=240), key="fam_input")
+    show_picture(figures.image_pixels(crop), "what the models see", key="fam_input")
 for column, (loaded, cls, expl) in zip(columns[1:], results):
     meta = loaded.metadata
     member = loaded.name in family
@@ -55,7 +56,7 @@ for column, (loaded, cls, expl) in zip(columns[1:], results):
     with column:
         heading = f"**B = {meta.b:g}**" if member else f"**{loaded.name}** (B = {meta.b:g})"
         st.markdown(f"{heading} · test accuracy {meta.metrics.get('test_accuracy', float('nan')):.1%}")
-        st.plotly_chart(figures.explanation_figure(expl, render, f"{names[cls]} (logit {expl.logit:.2f})", height=240), key=f"rgba_{key}")
+        show_picture(figures.explanation_pixels(expl, render), f"{names[cls]} (logit {expl.logit:.2f})", key=f"rgba_{key}")
         own_limit = symmetric_limit([expl.contributions])
         st.plotly_chart(figures.contribution_figure(expl.contributions, own_limit, None, height=240), key=f"contrib_{key}")
         st.caption(expl.readout_text())

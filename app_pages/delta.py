@@ -6,6 +6,7 @@ import streamlit as st
 from app import compute, figures
 from app.controls import exactness_readout, page_inputs, ranked_classes
 from app.images import short_name
+from app.pictures import show_picture
 from app.sidebar import show_image
 from app.state import init_widget, reset_on_change, set_for_context, write_url
 from bcos_core.render import symmetric_limit
@@ -41,7 +42,8 @@ first, second, delta = compute.pair_explanations(selection.model_name, selection
 exactness_readout(delta, label="logit gap")
 shared = symmetric_limit([first.contributions, second.contributions])
 cols = st.columns(4)
-cols[0].plotly_chart(figures.image_figure(selection.crop, "model input"), key="crop")
+with cols[0]:
+    show_picture(figures.image_pixels(selection.crop), "model input", key="crop")
 cols[1].plotly_chart(figures.contribution_figure(first.contributions, shared, f"{names[class_1]}"), key="first")
 cols[2].plotly_chart(figures.contribution_figure(second.contributions, shared, f"{names[class_2]}"), key="second")
 cols[3].plotly_chart(
@@ -54,9 +56,10 @@ cols[3].plotly_chart(
     key="delta",
 )
 r = st.columns(4)
-r[1].plotly_chart(figures.explanation_figure(first, render, f"{names[class_1]} (RGBA)"), key="first_rgba")
-r[2].plotly_chart(figures.explanation_figure(second, render, f"{names[class_2]} (RGBA)"), key="second_rgba")
-r[3].plotly_chart(figures.explanation_figure(delta, render, "Δ (RGBA, class 1 evidence)"), key="delta_rgba")
+rgba_views = ((first, f"{names[class_1]} (RGBA)", "first_rgba"), (second, f"{names[class_2]} (RGBA)", "second_rgba"))
+for column, (expl, title, key) in zip(r[1:], (*rgba_views, (delta, "Δ (RGBA, class 1 evidence)", "delta_rgba"))):
+    with column:
+        show_picture(figures.explanation_pixels(expl, render), title, key=key)
 
 with st.expander("Most uncertain test images (smallest top-1 / top-2 margin)"):
     try:

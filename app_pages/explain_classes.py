@@ -6,6 +6,7 @@ import streamlit as st
 from app import compute, figures
 from app.circuit_views import what_feeds_this
 from app.controls import exactness_readout, page_inputs, ranked_classes
+from app.pictures import show_picture
 from app.state import init_widget, reset_on_change, write_url
 from bcos_core.render import symmetric_limit
 
@@ -19,7 +20,7 @@ init_widget("cls", order[0], int, choices=list(range(len(names))))
 
 left, right = st.columns([2, 3])
 with left:
-    st.plotly_chart(figures.image_figure(selection.original, "input (yellow: what the model sees)", box=selection.crop_box), key="original")
+    show_picture(figures.image_pixels(selection.original, selection.crop_box), "input (yellow: what the model sees)", key="original")
 with right:
     k = st.slider("Top-k", 1, min(10, len(names)), key="k")
     top = order[:k]
@@ -32,8 +33,10 @@ st.subheader(f"Why “{names[target]}”?")
 exactness_readout(expl)
 limit = symmetric_limit([expl.contributions])
 cols = st.columns(4)
-cols[0].plotly_chart(figures.image_figure(selection.crop, "model input"), key="crop")
-cols[1].plotly_chart(figures.explanation_figure(expl, render, "explanation (RGBA, paper recipe)"), key="rgba")
+with cols[0]:
+    show_picture(figures.image_pixels(selection.crop), "model input", key="crop")
+with cols[1]:
+    show_picture(figures.explanation_pixels(expl, render), "explanation (RGBA, paper recipe)", key="rgba")
 cols[2].plotly_chart(figures.contribution_figure(expl.contributions, limit, "contribution map"), key="contrib")
 cols[3].plotly_chart(figures.contribution_figure(expl.contributions, limit, "overlay", background=selection.crop), key="overlay")
 
@@ -56,7 +59,7 @@ columns = st.columns(min(k, 5))
 for index, item in enumerate(grid):  # one plain image per class (explanation over its map): light for browser and server
     with columns[index % len(columns)]:
         pixels = figures.stacked_pixels([figures.explanation_pixels(item, render), figures.contribution_pixels(item.contributions, shared)])
-        st.image(pixels, caption=f"{names[item.target]} ({item.logit:.2f})", width="stretch")
+        show_picture(pixels, f"{names[item.target]} ({item.logit:.2f})", key=f"grid_{index}")
 st.caption(
     f"Contribution maps of the grid share one colour scale (±{shared:.3g}: blue against, red for), so their intensities compare directly."
 )

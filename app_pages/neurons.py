@@ -7,6 +7,7 @@ from app import compute, figures
 from app.attention_views import attention_beside
 from app.controls import exactness_readout, page_inputs
 from app.gallery import indexed_layers
+from app.pictures import show_picture
 from app.state import init_widget, url_value, write_url
 from bcos_core.layers import explorable_layers
 from bcos_core.render import symmetric_limit
@@ -93,7 +94,9 @@ else:
 crop = (slice(top, bottom), slice(left_edge, right_edge)) if bottom > top else (slice(None), slice(None))
 limit = symmetric_limit([expl.contributions[crop]])
 cols = st.columns(3)
-cols[0].plotly_chart(figures.image_figure(selection.crop[crop], "receptive field"), key="rf")
-cols[1].plotly_chart(figures.explanation_figure(expl, render, "explanation (RGBA)", crop=crop), key="neuron_rgba")
+with cols[0]:
+    show_picture(figures.image_pixels(selection.crop[crop]), "receptive field", key="rf")
+with cols[1]:
+    show_picture(figures.explanation_pixels(expl, render, crop=crop), "explanation (RGBA)", key="neuron_rgba")
 cols[2].plotly_chart(figures.contribution_figure(expl.contributions[crop], limit, "contributions"), key="neuron_contrib")
 attention_beside(selection, layer, (row, col))

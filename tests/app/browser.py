@@ -46,8 +46,8 @@ def assert_no_errors(page, name: str) -> None:
 
 
 def drawn_pixels(page, key: str, shape: tuple[int, int], name: str) -> np.ndarray:
-    """The colours the browser shows for chart ``key``'s image, read from a screenshot at the centre of every image pixel."""
-    element = page.locator(f".st-key-{key} .imagelayer image").first
+    """The colours the browser shows for picture ``key``, read from a screenshot at the centre of every image pixel."""
+    element = page.locator(f".st-key-{key} [data-testid=stImage] img").first
     element.scroll_into_view_if_needed()
     shot = np.asarray(Image.open(io.BytesIO(element.screenshot())).convert("RGB"))
     ARTIFACTS.mkdir(exist_ok=True)

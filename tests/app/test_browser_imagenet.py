@@ -31,7 +31,7 @@ def test_an_official_format_resnet50_explains_an_imagenet_sample_at_full_size(se
     page.set_viewport_size({"width": 1920, "height": 1200})  # a full-HD screen: room for the 224 px explanation at ≥ 1:1
     page.goto(f"{server}/?model={reference}&image=data:{IMAGE}&k=1&cls=10&pct=99.5&bg=black", wait_until="domcontentloaded")
     settle(page)
-    page.wait_for_selector(".st-key-rgba .imagelayer image", timeout=120_000)
+    page.wait_for_selector(".st-key-rgba [data-testid=stImage] img", timeout=120_000)
     assert_no_errors(page, "imagenet")
     inputs = "[data-testid=stSidebar] input:not([type=radio])"
     page.wait_for_function(f"() => document.querySelectorAll('{inputs}').length >= 4", timeout=60_000)  # the path box may draw last

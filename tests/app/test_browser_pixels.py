@@ -37,7 +37,7 @@ def _composite(expl: bcos_core.Explanation, background: str = "black") -> np.nda
 def _open(page, url: str, name: str) -> None:  # noqa: F811
     page.goto(url, wait_until="domcontentloaded")
     settle(page)
-    page.wait_for_selector(".js-plotly-plot .imagelayer image", timeout=90_000)
+    page.wait_for_selector("[data-testid=stImage] img", timeout=90_000)
     assert_no_errors(page, name)
 
 
@@ -54,12 +54,11 @@ def test_class_page_grid_draws_each_top_class_composited(server, page) -> None: 
     (the grid's shared colour scale)."""
     loaded, x = _input(MODEL)
     _open(page, f"{server}/?image=sample:chelsea&k=3&smooth={SMOOTH}&pct={PERCENTILE}&bg=black", "grid")
-    images = page.locator("[data-testid=stImage] img")
-    page.wait_for_function("() => document.querySelectorAll('[data-testid=stImage] img').length >= 3", timeout=90_000)
+    page.wait_for_selector(".st-key-grid_2 [data-testid=stImage] img", timeout=90_000)
     grid = bcos_core.explain_classes(loaded.model, x, "top3")
     shared = symmetric_limit([e.contributions for e in grid])
     for rank, expl in enumerate(grid):
-        element = images.nth(rank)
+        element = page.locator(f".st-key-grid_{rank} [data-testid=stImage] img")
         element.scroll_into_view_if_needed()
         shot = np.asarray(Image.open(io.BytesIO(element.screenshot())).convert("RGB"))
         explanation, contributions = _composite(expl), diverging_rgb(expl.contributions, shared)
@@ -96,7 +95,7 @@ def test_b_family_page_draws_every_members_own_explanation(server, page) -> None
     if not family:
         pytest.skip("no B-family models are shipped")
     _open(page, f"{server}/b_family?image=sample:chelsea&fam_cls=-1&smooth={SMOOTH}&pct={PERCENTILE}&bg=black", "b_family")
-    page.wait_for_selector(".st-key-fam_input .imagelayer image", timeout=90_000)
+    page.wait_for_selector(".st-key-fam_input [data-testid=stImage] img", timeout=90_000)
     for name in family:
         loaded, x = _input(name)
         key = f"rgba_b{loaded.metadata.b:g}".replace(".", "_")

@@ -96,7 +96,8 @@ def test_evaluation_page_shows_stored_results_a_live_grid_and_a_deletion_curve(c
     assert "Model-inherent contributions vs post-hoc methods" in titles and any("versus B" in t for t in titles)
     assert at.number_input(key="grid").value == 2 and at.selectbox(key="tile").value == 4
     charts = at.get("plotly_chart")
-    assert len(charts) >= 2 + 1 + 3 + 1  # stored boxes, B family, grid image, three live maps, deletion curve
+    assert len(charts) >= 2 + 3 + 1  # stored boxes, B family, three live maps, deletion curve
+    assert len(at.get("image")) >= 2  # the explanation sheet and the grid with its tile outlined
     assert any("sha256" in c.value for c in at.caption)
 
 
@@ -152,9 +153,9 @@ def test_an_imagenet_gallery_builds_and_names_classes(official_format_file, imag
     at = _open("app_pages/neuron_gallery.py", model=model, g_layer="conv1", neuron="3")
     tiles = at.get("image")
     assert len(tiles) >= 8 and not at.error
-    captions = [image.caption for tile in tiles for image in tile.proto.imgs if "2nd peak" not in image.caption]
-    names = set(open_gallery(model).class_names)
-    assert captions and all(caption.split(" · ")[0] in names for caption in captions), captions  # "brambling", not "n01530575"
+    captions = [image.caption for tile in tiles for image in tile.proto.imgs if " · " in image.caption and "2nd peak" not in image.caption]
+    names = set(open_gallery(model).class_names)  # tiles are captioned "class · activation"
+    assert len(captions) >= 8 and all(caption.split(" · ")[0] in names for caption in captions), captions  # "brambling", not "n01530575"
     open_gallery.clear()
 
 

@@ -25,14 +25,16 @@ def test_class_page_readout_deep_link_and_widget() -> None:
     assert at.title[0].value == "Class explanations"
     assert at.selectbox(key="cls").value == 8 and at.slider(key="k").value == 3
     _assert_exact(at, "model's logit")
-    assert len(at.get("plotly_chart")) >= 8
+    assert len(at.get("plotly_chart")) >= 5  # probabilities, contribution map, overlay, evidence for and against
+    assert len(_pictures(at)) >= 3 + 3  # input, model input, explanation, then one per top-3 class
+    assert all(url.endswith(".png") for url in _pictures(at))  # lossless: Streamlit would send arrays as JPEG
     at.slider(key="k").set_value(4).run()
     assert not at.exception
     assert dict(at.query_params)["k"] in ("4", ["4"])
 
 
-def _grid_images(at: AppTest) -> list[str]:
-    """The grid's pictures (one per class, in order), by their served URL (it changes with the pixels)."""
+def _pictures(at: AppTest) -> list[str]:
+    """The page's pictures in order, by their served URL (it changes with the pixels)."""
     return [image.url for element in at.get("image") for image in element.proto.imgs]
 
 
@@ -43,13 +45,14 @@ def test_rendering_options_redraw_without_explaining_again(monkeypatch) -> None:
     original = bcos_core.explain_classes
     monkeypatch.setattr(bcos_core, "explain_classes", lambda *args, **kwargs: calls.append(1) or original(*args, **kwargs))
     at = _open(image="sample:rocket", cls="1", smooth="3")
-    charts, images, explained = [c.proto.spec for c in at.get("plotly_chart")], _grid_images(at), len(calls)
+    charts, pictures, explained = [c.proto.spec for c in at.get("plotly_chart")], _pictures(at), len(calls)
     at.select_slider(key="smooth").set_value(9).run()
     assert not at.exception and dict(at.query_params)["smooth"] in ("9", ["9"])
     assert len(calls) == explained  # the cached explanation was redrawn, not recomputed
-    assert sum(a != b for a, b in zip(charts, [c.proto.spec for c in at.get("plotly_chart")])) == 1  # the main RGBA explanation
-    changed = [a != b for a, b in zip(images, _grid_images(at))]
-    grid, panel = changed[:5], changed[5:]  # the top-5 grid (explanation over contributions), then the "what feeds this" tiles
+    assert charts == [c.proto.spec for c in at.get("plotly_chart")]  # contribution maps do not depend on the rendering
+    changed = [a != b for a, b in zip(pictures, _pictures(at))]
+    assert changed[:3] == [False, False, True]  # input and model input stay; the RGBA explanation is redrawn
+    grid, panel = changed[3:8], changed[8:]  # the top-5 grid (explanation over contributions), then the "what feeds this" tiles
     assert grid == [True] * 5  # every class's picture is redrawn with the new smoothing
     assert panel and not any(panel)  # nothing in the panel depends on the rendering options
     at.radio(key="bg").set_value("white").run()
@@ -98,7 +101,7 @@ def test_b_family_page() -> None:
     if not family:
         assert at.info
         return
-    assert len(at.get("plotly_chart")) >= 1 + 2 * len(family)  # the input, then each member's explanation and contributions
+    assert len(_pictures(at)) >= 1 + len(family) and len(at.get("plotly_chart")) >= len(family)  # input; explanations, contributions
     quality = stored_quality()
     stored = [n for n in family if quality and n in quality["models"]]
     if len(stored) > 1:
@@ -118,7 +121,7 @@ def test_b_family_page_compares_other_models_of_the_data_set() -> None:
     assert not at.exception
     assert at.multiselect(key="compare").value == ["cifar10_fastnet_b2"]
     assert "v2_resnet50" not in at.multiselect(key="compare").options  # ImageNet models are not offered for CIFAR images
-    assert len(at.get("plotly_chart")) >= 1 + 2 * (len(family) + 1)
+    assert len(_pictures(at)) >= 1 + len(family) + 1 and len(at.get("plotly_chart")) >= len(family) + 1
     assert any("cifar10_fastnet_b2" in m.value for m in at.markdown)
     assert dict(at.query_params)["compare"] in ("cifar10_fastnet_b2", ["cifar10_fastnet_b2"])
 
@@ -163,8 +166,12 @@ def test_model_paths_only_where_the_operator_allows_them(tmp_path, monkeypatch) 
 
 
 def test_an_official_format_imagenet_model_by_path_explains_an_imagenet_sample(official_format_file, imagenet_samples, monkeypatch) -> None:
+    import app.pictures
     from app.settings import CHECKPOINT_PATHS_ENV_VAR
 
+    shown = {}
+    draw = app.pictures.show_picture
+    monkeypatch.setattr(app.pictures, "show_picture", lambda pixels, *a, key=None: shown.update({key: pixels.shape}) or draw(pixels, *a, key=key))
     monkeypatch.setenv(CHECKPOINT_PATHS_ENV_VAR, "1")
     path = official_format_file("resnet18")
     at = _open(model=f"bcos_resnet18_imagenet:{path}", image="data:imagenet-samples/n01530575/n01530575_0.jpg", k="2")
@@ -176,9 +183,7 @@ def test_an_official_format_imagenet_model_by_path_explains_an_imagenet_sample(o
     assert at.sidebar.radio[0].value == "Data set" and classes.format_func(classes.value) == "brambling" and len(classes.options) == 1000
     assert at.select_slider(key="smooth").value == 15  # the paper's ImageNet smoothing
     _assert_exact(at, "model's logit")
-    rgba = next(chart for chart in at.get("plotly_chart") if chart.proto.id.endswith("-rgba"))
-    image = json.loads(rgba.proto.spec)["data"][0]["z"]
-    assert (image["shape"] if isinstance(image, dict) else f"{len(image)}, {len(image[0])}, 3").startswith("224, 224")
+    assert shown["rgba"] == (224, 224, 3)  # the explanation at the model's input size, not enlarged further
     at.sidebar.selectbox(key="model_choice").set_value("cifar10_fastnet_b2").run()
     assert not at.exception and at.select_slider(key="smooth").value == 3  # back to the CIFAR-10 default
 

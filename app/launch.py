@@ -23,11 +23,15 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running_dashboard(
-    env: dict[str, str] | None = None, timeout_s: float = 120, log_path: Path | None = None, options: dict[str, str] | None = None
+    env: dict[str, str] | None = None,
+    timeout_s: float = 120,
+    log_path: Path | None = None,
+    options: dict[str, str] | None = None,
+    root: Path = ROOT,
 ) -> Iterator[str]:
     """A fresh dashboard (``python -m app.serve``, as users start it) on a free local port; yields its URL once
     ``/_stcore/health`` answers, stops it on exit. ``options`` are Streamlit settings (``{"runner.postScriptGC": "false"}``)
-    that override ``.streamlit/config.toml``."""
+    that override ``.streamlit/config.toml``; ``root`` is the checkout to serve (another one: to compare versions)."""
     port = free_port()
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115  (closed below)
     process = subprocess.Popen(
@@ -45,8 +49,8 @@ def running_dashboard(
             "false",
             *(argument for name, value in (options or {}).items() for argument in (f"--{name}", value)),
         ],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root), **(env or {})},
         stdout=log,
         stderr=subprocess.STDOUT,
     )

@@ -1,6 +1,7 @@
 """Load test of the real dashboard without browsers: N concurrent visitors speak Streamlit's own protocol (JSON).
 
     python -m benchmarks.bench_server_load [--sessions 8] [--rounds 2] [--compare runner.postScriptGC=true]
+    git worktree add /tmp/before <commit> && python -m benchmarks.bench_server_load --compare-checkout /tmp/before
 
 ``bench_load`` drives real Chromium, but on this machine the browsers run on the server's cores and take most of
 them (its ``cpu_during_tours``). This benchmark measures what the server alone delivers to N visitors whose browsers
@@ -31,7 +32,7 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from app.images import SAMPLE_NAMES
-from app.launch import running_dashboard
+from app.launch import ROOT, running_dashboard
 
 from ._cpu import CpuAccount, process_memory_mib, processes_matching
 from .bench_load import PROCESS_GROUPS, _page_runs, _summary
@@ -146,19 +147,22 @@ def _results(
     }
 
 
-async def run(sessions: int, rounds: int, compare: dict[str, str] | None = None) -> dict:
-    """The tour on the dashboard as configured; with ``compare`` (Streamlit settings) also on a second dashboard with
-    those settings, started beside the first, the rounds taking turns between the two."""
+async def run(sessions: int, rounds: int, compare: dict[str, str] | None = None, checkout: Path | None = None) -> dict:
+    """The tour on the dashboard as configured; with ``compare`` (Streamlit settings) or ``checkout`` (another version of
+    the code) also on a second dashboard so changed, started beside the first, the rounds taking turns between the two."""
     load_before = os.getloadavg()[0]
     folder = Path(tempfile.mkdtemp())
-    variants = {"as configured": {}, **({" ".join(f"{k}={v}" for k, v in compare.items()): compare} if compare else {})}
+    variants = {"as configured": ({}, ROOT)}
+    if compare or checkout:
+        name = " ".join([*(f"{k}={v}" for k, v in (compare or {}).items()), *([f"checkout {checkout}"] if checkout else [])])
+        variants[name] = (compare or {}, checkout or ROOT)
     results = {}
     with contextlib.ExitStack() as stack:
         bases = {
             name: stack.enter_context(
-                running_dashboard(env={"BCOS_LOG_LEVEL": "DEBUG"}, log_path=folder / f"server{i}.log", options=options)
+                running_dashboard(env={"BCOS_LOG_LEVEL": "DEBUG"}, log_path=folder / f"server{i}.log", options=options, root=root)
             )
-            for i, (name, options) in enumerate(variants.items())
+            for i, (name, (options, root)) in enumerate(variants.items())
         }
         state = {name: ({}, [], []) for name in variants}  # times, errors, CPU reports
         first = {}
@@ -184,7 +188,7 @@ async def run(sessions: int, rounds: int, compare: dict[str, str] | None = None)
         "load_average_1min_before": round(load_before, 2),
         "load_average_1min_after": round(os.getloadavg()[0], 2),
         "wall_s": round(wall, 1),
-        **(results if compare else results["as configured"]),
+        **(results if len(variants) > 1 else results["as configured"]),
     }
 
 
@@ -199,9 +203,10 @@ def main() -> None:
         metavar="NAME=VALUE",
         help="also run a second dashboard with these Streamlit settings (e.g. runner.postScriptGC=true), rounds taking turns",
     )
+    parser.add_argument("--compare-checkout", type=Path, help="also serve this checkout (another commit), rounds taking turns")
     args = parser.parse_args()
     compare = dict(option.split("=", 1) for option in args.compare)
-    print(json.dumps(asyncio.run(run(args.sessions, args.rounds, compare)), indent=2))
+    print(json.dumps(asyncio.run(run(args.sessions, args.rounds, compare, args.compare_checkout)), indent=2))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,8 @@
-"""Plotly figures of the app (conventions: square pixels, y down, symmetric diverging limits, labelled ends)."""
+"""Figures and pictures of the app (conventions: square pixels, y down, symmetric diverging limits, labelled ends).
+
+The builders are pure functions of their data, remembered by content (``memo.cached_by_content``): a page run that
+shows what an earlier run (of any visitor) showed reuses the figure or picture instead of building it again.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import plotly.graph_objects as go
 
 from bcos_core.render import diverging_rgb, repeat_pixels, rgba_over_background, upscale_nearest
 
+from .memo import cached_by_content
 from .pipeline import ExplainedMap, RenderOptions
 
 DELTA_COLORSCALE = [[0, "#08519c"], [0.25, "#6baed6"], [0.5, "#ffffff"], [0.75, "#fd8d3c"], [1, "#a63603"]]
@@ -32,6 +37,7 @@ def _square(traces: list, height: int, title: str | None, **layout: object) -> g
 BOX_COLOUR = (255, 212, 0)  # the yellow outline of the crop the model sees
 
 
+@cached_by_content(256)
 def image_pixels(rgb: np.ndarray, box: tuple[int, int, int, int] | None = None, min_size: int = 192) -> np.ndarray:
     """An RGB uint8 image enlarged (nearest, whole factor) to ``min_size``; ``box`` = (left, top, right, bottom) in the
     image's pixels is outlined in yellow inside its edges (the crop the model sees)."""
@@ -52,6 +58,7 @@ def image_pixels(rgb: np.ndarray, box: tuple[int, int, int, int] | None = None, 
     return pixels
 
 
+@cached_by_content(1024)
 def explanation_pixels(
     expl: ExplainedMap, render: RenderOptions, min_size: int = 192, crop: tuple[slice, slice] | None = None
 ) -> np.ndarray:
@@ -61,11 +68,13 @@ def explanation_pixels(
     return upscale_nearest(rgba_over_background(rgba if crop is None else rgba[crop], render.background), min_size)
 
 
+@cached_by_content(1024)
 def contribution_pixels(values: np.ndarray, limit: float, min_size: int = 192) -> np.ndarray:
     """A contribution map as plain pixels (blue–white–red, the same palette as :func:`contribution_figure`)."""
     return upscale_nearest(diverging_rgb(values, limit), min_size)
 
 
+@cached_by_content(1024)
 def stacked_pixels(images: list[np.ndarray], gap: int = 6) -> np.ndarray:
     """RGB images one above the other in one picture, each enlarged (nearest, whole factor) towards the widest and
     centred on white, with a white ``gap`` between them: what belongs together (an explanation and its map) is drawn
@@ -81,6 +90,7 @@ def stacked_pixels(images: list[np.ndarray], gap: int = 6) -> np.ndarray:
     return np.concatenate(rows, axis=0)
 
 
+@cached_by_content(512)
 def contribution_figure(
     values: np.ndarray,
     limit: float,

@@ -31,6 +31,7 @@ from bcos_core.neuron_index import (
 from bcos_core.render import diverging_rgb, explanation_to_rgba, rgba_over_background, symmetric_limit, upscale_nearest
 
 from .compute import get_model, uses_model
+from .memo import cached_by_content
 from .settings import operator_settings
 
 RANKINGS = {
@@ -138,6 +139,13 @@ def top_image_crops(model_name: str, layer: str, channel: int, count: int) -> np
 
 def thumbnail(model_name: str, layer: str, channel: int, count: int = 4) -> np.ndarray:
     """The channel's top ``count`` images side by side (no explanation: fast enough for a grid)."""
+    index = open_gallery(model_name).index
+    return _joined_top_images(model_name, index.header["model"], layer, channel, count)
+
+
+@cached_by_content(4096)
+def _joined_top_images(model_name: str, indexed_model: dict, layer: str, channel: int, count: int) -> np.ndarray:
+    """Put together once per indexed model (a CIFAR thumbnail is 12 kB; read-only, visitors share it)."""
     return np.concatenate(list(top_image_crops(model_name, layer, channel, count)), axis=1)
 
 

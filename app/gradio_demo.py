@@ -15,7 +15,7 @@ from PIL import Image
 import bcos_core
 from bcos_core import registry
 from bcos_core.preprocessing import encode_crop
-from bcos_core.render import BACKGROUNDS, rgba_over_background, symmetric_limit, upscale_nearest
+from bcos_core.render import BACKGROUNDS, symmetric_limit
 
 from . import figures
 from .images import SAMPLE_NAMES, sample_image
@@ -64,7 +64,7 @@ def explain_image(image: np.ndarray | None, model_name: str, k: int = 5, smooth:
     top = np.argsort(-logits)[: int(k)]
     scores = {model.class_names[i]: float(1 / (1 + np.exp(-logits[i]))) for i in top}
     expl = reduce_explanation(bcos_core.explain(model.model, x, int(top[0])))
-    picture = upscale_nearest(rgba_over_background(expl.rgba(RenderOptions(int(smooth), 99.5, background)), background))
+    picture = figures.explanation_pixels(expl, RenderOptions(int(smooth), 99.5, background), min_size=256)
     contribution = figures.contribution_figure(
         expl.contributions, symmetric_limit([expl.contributions]), f"contributions to “{model.class_names[top[0]]}”", background=crop
     )

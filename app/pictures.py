@@ -8,39 +8,28 @@ unchanged; the browser enlarges it with square pixels (``PIXELATED_CSS``), so a 
 
 from __future__ import annotations
 
-import hashlib
 import io
-import threading
-from collections import OrderedDict
 
 import numpy as np
 import streamlit as st
 from PIL import Image
 
+from .memo import BoundedCache, content_key
+
 PIXELATED_CSS = "<style>[data-testid='stImage'] img { image-rendering: pixelated; }</style>"
-_CACHE_SIZE = 2048  # pictures; a CIFAR-size one is a few kB, a 224 px explanation ~100 kB
-_cache: OrderedDict[bytes, bytes] = OrderedDict()
-_lock = threading.Lock()  # visitors' script threads share the cache
+_PNGS: BoundedCache[bytes] = BoundedCache(2048)  # a CIFAR-size picture is a few kB, a 224 px explanation ~100 kB
+
+
+def _encode_png(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG", compress_level=1)  # fast; these pictures are small
+    return buffer.getvalue()
 
 
 def png_bytes(pixels: np.ndarray) -> bytes:
     """(H, W, 3) uint8 pixels as PNG, encoded once per distinct picture (least recently used evicted first)."""
     pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
-    digest = hashlib.blake2b(repr(pixels.shape).encode(), digest_size=16)
-    digest.update(pixels.data)
-    key = digest.digest()
-    with _lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG", compress_level=1)  # fast; these pictures are small
-    data = buffer.getvalue()
-    with _lock:
-        _cache[key] = data
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return data
+    return _PNGS.get(content_key(pixels), lambda: _encode_png(pixels))
 
 
 def show_picture(pixels: np.ndarray, caption: str | None = None, key: str | None = None) -> None:

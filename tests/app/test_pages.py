@@ -171,7 +171,8 @@ def test_an_official_format_imagenet_model_by_path_explains_an_imagenet_sample(o
 
     shown = {}
     draw = app.pictures.show_picture
-    monkeypatch.setattr(app.pictures, "show_picture", lambda pixels, *a, key=None: shown.update({key: pixels.shape}) or draw(pixels, *a, key=key))
+    record = lambda pixels, *args, key=None: shown.update({key: pixels.shape}) or draw(pixels, *args, key=key)  # noqa: E731
+    monkeypatch.setattr(app.pictures, "show_picture", record)
     monkeypatch.setenv(CHECKPOINT_PATHS_ENV_VAR, "1")
     path = official_format_file("resnet18")
     at = _open(model=f"bcos_resnet18_imagenet:{path}", image="data:imagenet-samples/n01530575/n01530575_0.jpg", k="2")

@@ -79,9 +79,7 @@ def load_torchvision_cifar10(root: str | Path, train: bool) -> InMemoryDataset:
 CUTOUT_FILL = 128  # mid grey: the square carries no colour evidence for either half of the [x, 1 − x] encoding
 
 
-def augment_batch(
-    images: Tensor, generator: torch.Generator, padding: int = 4, flip: bool = True, cutout: int = 0
-) -> Tensor:
+def augment_batch(images: Tensor, generator: torch.Generator, padding: int = 4, flip: bool = True, cutout: int = 0) -> Tensor:
     """Random crop with zero padding, random horizontal flip and cutout, on a whole uint8 batch at once.
 
     Cutout (DeVries & Taylor, 2017) greys out a ``cutout`` × ``cutout`` square at a uniformly drawn centre, clipped at

@@ -72,7 +72,10 @@ def train_one_epoch(
             return False
         indices = order[step * cfg.optim.batch_size : (step + 1) * cfg.optim.batch_size]
         images = augment_batch(
-            data.images[indices], batch_generator(cfg.run.seed, progress.epoch, step), cfg.data.crop_padding, cfg.data.flip,
+            data.images[indices],
+            batch_generator(cfg.run.seed, progress.epoch, step),
+            cfg.data.crop_padding,
+            cfg.data.flip,
             cfg.data.cutout,
         )
         local = slice(group.rank * len(indices) // group.world_size, (group.rank + 1) * len(indices) // group.world_size)

@@ -1,6 +1,6 @@
 """Load test of the real dashboard: N concurrent browser sessions take a scripted tour (JSON on stdout).
 
-    python -m benchmarks.bench_load [--sessions 8] [--rounds 2]
+    python -m benchmarks.bench_load [--sessions 8] [--rounds 2] [--browser-nice 19] [--compare-checkout DIR]
 
 Starts a fresh dashboard, measures the first request (a deep link to the Δ page), then opens one Chromium with N
 contexts (visitors) that all at once: open the class page by deep link, change the explained class three times, open
@@ -12,12 +12,15 @@ run on the same cores as the server here, and ``cpu_during_tours`` how the cores
 server, the browsers, this driver and anything else running. Visitors use the five sample photos in turn, so some
 share images (and the shared result cache). ``--browser-nice 19`` runs the browsers at the lowest CPU priority, so
 that the server gets the cores whenever it needs them; ``bench_server_load`` leaves the browsers out altogether.
+``--compare-checkout DIR`` also serves another checkout (e.g. ``git worktree add DIR <commit>``) and the rounds take
+turns between the two dashboards.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -27,7 +30,7 @@ import time
 from pathlib import Path
 
 from app.images import SAMPLE_NAMES
-from app.launch import running_dashboard
+from app.launch import ROOT, running_dashboard
 
 from ._cpu import CpuAccount
 
@@ -39,6 +42,7 @@ PROCESS_GROUPS = {  # where the cores' time goes during the tours: the server, t
 }
 IDLE = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
 TIMEOUT_MS = 180_000
+PICTURE = ".st-key-{key} img, .st-key-{key} .imagelayer image"  # a picture, or a Plotly image (versions before PNG pictures)
 
 
 class Visitor:
@@ -59,7 +63,7 @@ class Visitor:
                 "() => ({title: document.querySelector('h1')?.innerText, "
                 "running: !!document.querySelector('[data-testid=\"stStatusWidget\"]'), "
                 "charts: document.querySelectorAll('.js-plotly-plot').length, "
-                "images: document.querySelectorAll('.imagelayer image').length})"
+                "images: document.querySelectorAll('img, .imagelayer image').length})"
             )
             self.errors.append(f"visitor {self.index} {action}: {type(error).__name__} (page then: {state})")
             return False
@@ -102,7 +106,7 @@ class Visitor:
 
     async def tour(self) -> None:
         page = await self.context.new_page()
-        drawn = lambda key: f"() => !!document.querySelector('.st-key-{key} .imagelayer image')"  # noqa: E731
+        drawn = lambda key: f"() => !!document.querySelector('{PICTURE.format(key=key)}')"  # noqa: E731
         title = lambda text: f"() => document.querySelector('h1')?.innerText === {json.dumps(text)}"  # noqa: E731
         both = lambda a, b: f"() => ({a})() && ({b})()"  # noqa: E731
         await self.deep_link(page, "open class page", f"?image={self.image}", both(title("Class explanations"), drawn("rgba")))
@@ -148,8 +152,8 @@ async def _first_request(browser, url: str) -> float:
         page,
         "first request",
         "delta?image=sample:coffee",
-        "() => document.querySelector('h1')?.innerText === 'Δ-explanations' && !!document.querySelector('.st-key-delta_rgba .imagelayer "
-        "image')",
+        f"() => document.querySelector('h1')?.innerText === 'Δ-explanations' && "
+        f"!!document.querySelector('{PICTURE.format(key='delta_rgba')}')",
     )
     await context.close()
     if visitor.errors:
@@ -167,33 +171,60 @@ def _browser_executable(folder: Path, nice: int) -> str:
     return str(wrapper)
 
 
-async def run(sessions: int, rounds: int, browser_nice: int = 0) -> dict:
-    from playwright.async_api import async_playwright
+async def _tours(browser, url: str, sessions: int) -> list[Visitor]:
+    """One round: ``sessions`` fresh contexts take the tour at once."""
+    contexts = [await browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(sessions)]
+    batch = [Visitor(context, url, index) for index, context in enumerate(contexts)]
+    await asyncio.gather(*(visitor.tour() for visitor in batch))
+    for context in contexts:
+        await context.close()
+    return batch
 
-    load_before = os.getloadavg()[0]
-    folder = Path(tempfile.mkdtemp())
-    server_log = folder / "server.log"
-    with running_dashboard(env={"BCOS_LOG_LEVEL": "DEBUG"}, log_path=server_log) as url:
-        async with async_playwright() as playwright:
-            executable = _browser_executable(folder, browser_nice)
-            browser = await playwright.chromium.launch(executable_path=executable, headless=True, args=["--no-sandbox", "--disable-gpu"])
-            first = await _first_request(browser, url)
-            visitors = []
-            started = time.perf_counter()
-            with CpuAccount(PROCESS_GROUPS) as cpu:
-                for _ in range(rounds):
-                    contexts = [await browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(sessions)]
-                    batch = [Visitor(context, url, index) for index, context in enumerate(contexts)]
-                    await asyncio.gather(*(visitor.tour() for visitor in batch))
-                    for context in contexts:
-                        await context.close()
-                    visitors += batch
-            wall = time.perf_counter() - started
-            await browser.close()
+
+def _results(visitors: list[Visitor], cpu: list[dict], first: float, server_log: Path) -> dict:
     actions: dict[str, list[float]] = {}
     for visitor in visitors:
         for action, times in visitor.times.items():
             actions.setdefault(action, []).extend(times)
+    return {
+        "first_request_deep_link_s": round(first, 2),
+        "cpu_during_tours_per_round": cpu,
+        "errors": [error for visitor in visitors for error in visitor.errors],
+        "actions": {action: _summary(times) for action, times in actions.items()},
+        "server_page_runs": {page: _summary(times) for page, times in _page_runs(server_log.read_text()).items()},
+    }
+
+
+async def run(sessions: int, rounds: int, browser_nice: int = 0, checkout: Path | None = None) -> dict:
+    """The tour on this checkout's dashboard; with ``checkout`` also on that one's, started beside it, the rounds
+    taking turns between the two."""
+    from playwright.async_api import async_playwright
+
+    load_before = os.getloadavg()[0]
+    folder = Path(tempfile.mkdtemp())
+    roots = {"as configured": ROOT, **({f"checkout {checkout}": checkout} if checkout else {})}
+    state: dict[str, tuple[list[Visitor], list[dict]]] = {name: ([], []) for name in roots}
+    first = {}
+    with contextlib.ExitStack() as stack:
+        urls = {
+            name: stack.enter_context(running_dashboard(env={"BCOS_LOG_LEVEL": "DEBUG"}, log_path=folder / f"server{i}.log", root=root))
+            for i, (name, root) in enumerate(roots.items())
+        }
+        async with async_playwright() as playwright:
+            executable = _browser_executable(folder, browser_nice)
+            browser = await playwright.chromium.launch(executable_path=executable, headless=True, args=["--no-sandbox", "--disable-gpu"])
+            for name, url in urls.items():
+                first[name] = await _first_request(browser, url)
+            started = time.perf_counter()
+            for _ in range(rounds):
+                for name, url in urls.items():
+                    visitors, cpu = state[name]
+                    with CpuAccount(PROCESS_GROUPS) as account:
+                        visitors += await _tours(browser, url, sessions)
+                    cpu.append(account.report())
+            wall = time.perf_counter() - started
+            await browser.close()
+    results = {name: _results(*state[name], first[name], folder / f"server{i}.log") for i, name in enumerate(roots)}
     return {
         "benchmark": "dashboard_load",
         "sessions": sessions,
@@ -202,12 +233,8 @@ async def run(sessions: int, rounds: int, browser_nice: int = 0) -> dict:
         "browser_niceness": browser_nice,
         "load_average_1min_before": round(load_before, 2),
         "load_average_1min_after": round(os.getloadavg()[0], 2),
-        "first_request_deep_link_s": round(first, 2),
         "wall_s": round(wall, 1),
-        "cpu_during_tours": cpu.report(),
-        "errors": [error for visitor in visitors for error in visitor.errors],
-        "actions": {action: _summary(times) for action, times in actions.items()},
-        "server_page_runs": {page: _summary(times) for page, times in _page_runs(server_log.read_text()).items()},
+        **(results if checkout else results["as configured"]),
     }
 
 
@@ -227,10 +254,11 @@ def main() -> None:
     parser.add_argument(
         "--browser-nice", type=int, default=0, choices=range(20), metavar="0..19", help="niceness of the browsers (19: lowest priority)"
     )
+    parser.add_argument("--compare-checkout", type=Path, help="also serve this checkout (another commit), rounds taking turns")
     args = parser.parse_args()
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"{CHROMIUM} not found (apt-get install -y chromium)")
-    print(json.dumps(asyncio.run(run(args.sessions, args.rounds, args.browser_nice)), indent=2))
+    print(json.dumps(asyncio.run(run(args.sessions, args.rounds, args.browser_nice, args.compare_checkout)), indent=2))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from bcos_core.circuits import Circuit, Neuron, Target, channel_totals_over_imag
 from bcos_core.preprocessing import encode_crop, encode_images
 
 from .compute import get_model, model_input, uses_model
+from .memo import cached_by_content
 
 TargetKey = tuple
 
@@ -87,6 +88,7 @@ def feed_over_top_images(model_name: str, layer: str, neuron_layer: str, channel
     return totals.double().mean(0).numpy()
 
 
+@cached_by_content(256)
 def channel_bars(totals: np.ndarray, channels: list[int], names: list[str], height: int = 300) -> go.Figure:
     """Horizontal bars of the given channels' contributions (red for, blue against), largest at the top."""
     values = [float(totals[c]) for c in channels]

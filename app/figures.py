@@ -146,6 +146,7 @@ def activation_figure(values: np.ndarray, selected: tuple[int, int] | None, titl
     return _square(traces, height, title, shapes=shapes, clickmode="event+select", dragmode=False)
 
 
+@cached_by_content(256)
 def probability_bars(names: list[str], probabilities: np.ndarray, highlight: int | None = None) -> go.Figure:
     """Horizontal bars of sigmoid probabilities (the models are trained with BCE, so they need not sum to 1)."""
     colors = ["#d62728" if i == highlight else "#1f77b4" for i in range(len(names))]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
+from PIL import Image
 
 from bcos_core.render import diverging_rgb, repeat_pixels, rgba_over_background, upscale_nearest
 
@@ -38,13 +39,18 @@ BOX_COLOUR = (255, 212, 0)  # the yellow outline of the crop the model sees
 
 
 @cached_by_content(256)
-def image_pixels(rgb: np.ndarray, box: tuple[int, int, int, int] | None = None, min_size: int = 192) -> np.ndarray:
-    """An RGB uint8 image enlarged (nearest, whole factor) to ``min_size``; ``box`` = (left, top, right, bottom) in the
-    image's pixels is outlined in yellow inside its edges (the crop the model sees)."""
-    pixels = upscale_nearest(rgb, min_size)
-    factor = pixels.shape[0] // rgb.shape[0]
+def image_pixels(rgb: np.ndarray, box: tuple[int, int, int, int] | None = None, min_size: int = 192, max_size: int = 1024) -> np.ndarray:
+    """An RGB uint8 image enlarged (nearest, whole factor) to ``min_size``, or reduced (box average, whole factor) to at
+    most ``max_size`` (an upload may be 40 megapixels; the page shows it a few hundred pixels wide); ``box`` = (left,
+    top, right, bottom) in the image's pixels is outlined in yellow inside its edges (the crop the model sees)."""
+    shrink = -(-max(rgb.shape[:2]) // max_size)
+    if shrink > 1:
+        pixels, scale = np.asarray(Image.fromarray(rgb).reduce(shrink)), 1 / shrink
+    else:
+        pixels = upscale_nearest(rgb, min_size)
+        scale = pixels.shape[0] // rgb.shape[0]
     if box is not None:
-        left, top, right, bottom = (max(0, v * factor) for v in box)
+        left, top, right, bottom = (max(0, round(v * scale)) for v in box)
         right, bottom = min(right, pixels.shape[1]), min(bottom, pixels.shape[0])
         line = max(2, round(min(pixels.shape[:2]) / 150))
         pixels = pixels.copy()

@@ -53,17 +53,30 @@ def content_key(*parts: object) -> bytes:
     return digest.digest()
 
 
-class BoundedCache(Generic[Value]):
-    """Least-recently-used cache of at most ``size`` values; ``make`` runs outside the lock (two visitors may both
-    make a missing value once; both results are equal)."""
+def value_bytes(value: object) -> int:
+    """Memory an array or bytes value holds (0 for other values, which are counted only by number)."""
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    return len(value) if isinstance(value, (bytes, bytearray)) else 0
 
-    def __init__(self, size: int) -> None:
-        self.size = size
+
+class BoundedCache(Generic[Value]):
+    """Least-recently-used cache of at most ``size`` values and ``max_bytes`` of arrays and bytes (an upload can be
+    large, and visitors choose what is cached); ``make`` runs outside the lock (two visitors may both make a missing
+    value once; both results are equal)."""
+
+    def __init__(self, size: int, max_bytes: int = 64 * 2**20) -> None:
+        self.size, self.max_bytes = size, max_bytes
         self._values: OrderedDict[bytes, Value] = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._values)
+
+    @property
+    def held_bytes(self) -> int:
+        return self._bytes
 
     def get(self, key: bytes, make: Callable[[], Value]) -> Value:
         with self._lock:
@@ -71,19 +84,25 @@ class BoundedCache(Generic[Value]):
                 self._values.move_to_end(key)
                 return self._values[key]
         value = make()
+        if value_bytes(value) > self.max_bytes:
+            return value  # too large to keep at all
         with self._lock:
-            self._values[key] = value
-            while len(self._values) > self.size:
-                self._values.popitem(last=False)
+            if key not in self._values:
+                self._values[key] = value
+                self._bytes += value_bytes(value)
+            while len(self._values) > self.size or self._bytes > self.max_bytes:
+                _, evicted = self._values.popitem(last=False)
+                self._bytes -= value_bytes(evicted)
         return value
 
 
-def cached_by_content(size: int) -> Callable[[Callable[..., Value]], Callable[..., Value]]:
-    """Decorator: remember a pure function's results by the content of its arguments (at most ``size``). Array
+def cached_by_content(size: int, max_bytes: int = 64 * 2**20) -> Callable[[Callable[..., Value]], Callable[..., Value]]:
+    """Decorator: remember a pure function's results by the content of its arguments (at most ``size`` results and
+    ``max_bytes`` of arrays, see :class:`BoundedCache`). Array
     results are made read-only, since every caller shares them; other results must not be changed by callers."""
 
     def decorate(function: Callable[..., Value]) -> Callable[..., Value]:
-        cache: BoundedCache[Value] = BoundedCache(size)
+        cache: BoundedCache[Value] = BoundedCache(size, max_bytes)
 
         def make(args: tuple, kwargs: dict) -> Value:
             value = function(*args, **kwargs)

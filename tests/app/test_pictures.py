@@ -83,3 +83,20 @@ def test_image_pixels_enlarge_by_a_whole_factor_and_outline_the_box_inside_its_e
     assert (rows.min(), rows.max() + 1, cols.min(), cols.max() + 1) == (10, 50, 20, 60)  # box × 2, line inside it
     assert not yellow[12:48, 22:58].any()  # the inside stays the image
     assert np.array_equal(image_pixels(rgb, min_size=40), rgb)  # no box, no enlargement needed: unchanged
+
+
+def test_the_cache_holds_at_most_max_bytes_of_arrays_and_bytes() -> None:
+    cache = BoundedCache(100, max_bytes=1000)
+    for value in range(4):
+        cache.get(content_key(value), lambda v=value: bytes([v]) * 400)
+    assert len(cache) == 2 and cache.held_bytes == 800  # the two most recent of 400 bytes each
+    big = cache.get(content_key("big"), lambda: np.zeros(2000, np.uint8))
+    assert big.nbytes == 2000 and len(cache) == 2  # too large to keep: returned, not stored
+
+
+def test_a_huge_photo_is_reduced_for_display_with_its_box() -> None:
+    rgb = np.zeros((2000, 3000, 3), np.uint8)
+    drawn = image_pixels(rgb, (1000, 500, 2000, 1500), max_size=1024)  # reduced by 3
+    assert drawn.shape == (667, 1000, 3)
+    rows, cols = np.nonzero(np.all(drawn == BOX_COLOUR, axis=2))
+    assert (rows.min(), rows.max() + 1, cols.min(), cols.max() + 1) == (167, 500, 333, 667)

@@ -14,22 +14,17 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from .memo import BoundedCache, content_key
+from .memo import cached_by_content
 
 PIXELATED_CSS = "<style>[data-testid='stImage'] img { image-rendering: pixelated; }</style>"
-_PNGS: BoundedCache[bytes] = BoundedCache(2048)  # a CIFAR-size picture is a few kB, a 224 px explanation ~100 kB
 
 
-def _encode_png(pixels: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG", compress_level=1)  # fast; these pictures are small
-    return buffer.getvalue()
-
-
+@cached_by_content(2048)  # a CIFAR-size picture is a few kB, a 224 px explanation ~100 kB
 def png_bytes(pixels: np.ndarray) -> bytes:
     """(H, W, 3) uint8 pixels as PNG, encoded once per distinct picture (least recently used evicted first)."""
-    pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
-    return _PNGS.get(content_key(pixels), lambda: _encode_png(pixels))
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint8)).save(buffer, format="PNG", compress_level=1)  # fast; small pictures
+    return buffer.getvalue()
 
 
 def show_picture(pixels: np.ndarray, caption: str | None = None, key: str | None = None) -> None:

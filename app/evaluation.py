@@ -109,6 +109,34 @@ def methods_figure(results: dict, model_names: list[str], titles: list[str]) -> 
     return fig
 
 
+def alignment_by_layer_figure(quality: dict, names: list[str]) -> go.Figure | None:
+    """Alignment cos(W_L(x), a_L) at the input and at each cut below the classifier, one line per stored model among
+    ``names`` that has the profile, over relative depth (0: input, 1: the last cut), the layer's name on hover."""
+    fig = go.Figure()
+    for name in names:
+        profile = quality["models"].get(name, {}).get("alignment", {}).get("by_layer")
+        if not profile:
+            continue
+        layers = list(profile)
+        depth = [i / max(len(layers) - 1, 1) for i in range(len(layers))]
+        fig.add_trace(
+            go.Scatter(
+                x=depth,
+                y=list(profile.values()),
+                customdata=layers,
+                mode="markers+lines",
+                name=name,
+                hovertemplate=f"{name}<br>%{{customdata}}: %{{y:.3f}}<extra></extra>",
+            )
+        )
+    if not fig.data:
+        return None
+    fig.update_xaxes(title_text="depth (0: input, 1: the last layer below the classifier)", range=[-0.02, 1.02])
+    fig.update_yaxes(title_text="alignment cos(W_L(x), a_L)", rangemode="tozero")
+    fig.update_layout(height=340, margin=dict(l=4, r=4, t=10, b=4), legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
 def b_family_figure(quality: dict, family: list[str]) -> go.Figure:
     """Paper Fig. 5 from the stored quality results: localisation at the paper's smoothing (boxes), alignment (diamonds)
     and test accuracy (crosses, right axis) per B."""

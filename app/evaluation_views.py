@@ -72,6 +72,13 @@ def quality_section(names: list[str] | None = None) -> None:
     st.dataframe(
         rows, hide_index=True, column_config={k: st.column_config.NumberColumn(format="%.3f") for k in rows[0] if k not in ("model", "B")}
     )
+    profile = evaluation.alignment_by_layer_figure(results, [row["model"] for row in rows])
+    if profile is not None:
+        st.markdown(
+            "**Alignment by depth**: the same cosine at the output of every layer that cuts the network in two, between that "
+            "output and the map from it to the logit."
+        )
+        st.plotly_chart(profile, key="alignment_by_layer")
     sheet = evaluation.QUALITY_PATH.parent / (results["sheet"]["path"] or "")
     if results["sheet"]["path"] and sheet.exists():
         st.image(

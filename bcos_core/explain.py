@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-from .layers import explanation_mode, forward_to, running_statistics, tracking_constant_terms
+from .layers import explanation_mode, forward_through, forward_to, running_statistics, tracking_constant_terms
 
 
 @dataclass(frozen=True)
@@ -155,12 +155,24 @@ def predicted_linear_maps(model: nn.Module, images: Tensor) -> tuple[Tensor, Ten
     One forward and one backward pass for the whole batch: an eval-mode model treats the images of a batch
     independently, so the gradient of the summed top logits is each image's own linear map.
     """
+    logits, maps = predicted_layer_maps(model, images, ())
+    return logits, maps["input"][1]
+
+
+def predicted_layer_maps(model: nn.Module, images: Tensor, layers: Sequence[str]) -> tuple[Tensor, dict[str, tuple[Tensor, Tensor]]]:
+    """(logits, {"input" and each named layer: (its output, the top class's linear map from that output)}) of a batch.
+
+    In explanation mode the logit is linear in the output of every layer that cuts the network in two
+    (:func:`bcos_core.layers.circuit_layers`), and the gradient of the top logit with respect to that output is the
+    map W_L(x) that multiplies it, as W(x) multiplies the input. One forward and one backward pass for all layers.
+    """
     x = images.detach().float().clone().requires_grad_(True)
     with running_statistics(model), explanation_mode(model), torch.enable_grad():
-        logits = model(x)
+        logits, outputs = forward_through(model, x, layers)
         top = logits.detach().argmax(1, keepdim=True)
-        (maps,) = torch.autograd.grad(logits.gather(1, top).sum(), x)
-    return logits.detach(), maps
+        gradients = torch.autograd.grad(logits.gather(1, top).sum(), [x, *outputs.values()])
+    tensors = {"input": x, **outputs}
+    return logits.detach(), {name: (tensor.detach(), gradient) for (name, tensor), gradient in zip(tensors.items(), gradients)}
 
 
 def _resolve_targets(targets: Sequence[int] | str, logits: Tensor) -> list[int]:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 from tqdm import tqdm
 
-from .explain import predicted_linear_maps
-from .layers import running_statistics
+from .explain import predicted_layer_maps
+from .layers import circuit_layers, running_statistics
 from .preprocessing import encode_images
 
 
@@ -63,10 +64,29 @@ def explanation_alignment(model: nn.Module, images: Tensor, batch_size: int = 25
     The paper's measure of how well the dynamic linear map aligns with the input it explains: B-cos training
     maximises it through the |cos|^(B−1) factor of every layer (a B = 1 network need not align at all).
     """
-    cosines, all_logits = [], []
+    cosines, logits = alignment_by_layer(model, images, (), batch_size, progress)
+    return cosines["input"], logits
+
+
+def alignment_by_layer(
+    model: nn.Module, images: Tensor, layers: Sequence[str] | None = None, batch_size: int = 250, progress: bool = False
+) -> tuple[dict[str, Tensor], Tensor]:
+    """({"input" and each layer: cosines (N,)}, logits (N, classes)): the alignment of :func:`explanation_alignment`
+    measured at the input and at the output of each layer, cos(W_L(x), a_L) with a_L the layer's output and W_L(x)
+    the predicted class's linear map from it (:func:`bcos_core.explain.predicted_layer_maps`).
+
+    ``layers`` defaults to every cut of the network below its classifier (:func:`bcos_core.layers.circuit_layers`),
+    so the profile says at which depth the explanation's alignment is won or lost.
+    """
+    names = list(circuit_layers(model)[:-1] if layers is None else layers)
+    cosines: dict[str, list[Tensor]] = {name: [] for name in ["input", *names]}
+    all_logits = []
     for start in tqdm(range(0, len(images), batch_size), desc="alignment", unit="batch", disable=not progress, leave=False):
-        x = encode_images(images[start : start + batch_size])
-        logits, maps = predicted_linear_maps(model, x)
-        cosines.append(torch.nn.functional.cosine_similarity(maps.flatten(1).double(), x.flatten(1).double(), dim=1).float())
+        logits, maps = predicted_layer_maps(model, encode_images(images[start : start + batch_size]), names)
+        for name, (output, linear_map) in maps.items():
+            cosine = torch.nn.functional.cosine_similarity(linear_map.flatten(1).double(), output.flatten(1).double(), dim=1)
+            cosines[name].append(cosine.float())
         all_logits.append(logits)
-    return (torch.cat(cosines), torch.cat(all_logits)) if cosines else (torch.empty(0), torch.empty(0))
+    if not all_logits:
+        return {name: torch.empty(0) for name in cosines}, torch.empty(0)
+    return {name: torch.cat(values) for name, values in cosines.items()}, torch.cat(all_logits)

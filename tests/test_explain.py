@@ -6,9 +6,10 @@ import pytest
 import torch
 
 import bcos_core
+from bcos_core.circuits import explain_channels
 from bcos_core.explain import predicted_linear_maps
-from bcos_core.layers import BcosConv2d, LogitLayer
-from bcos_core.metrics import explanation_alignment
+from bcos_core.layers import BcosConv2d, LogitLayer, circuit_layers
+from bcos_core.metrics import alignment_by_layer, explanation_alignment
 from bcos_core.models import BcosClassifier
 from bcos_core.zoo import random_model
 
@@ -143,3 +144,20 @@ def test_alignment_is_the_cosine_of_each_images_own_linear_map(model) -> None:
         linear_map = bcos_core.explain(model, x).linear_map
         expected = float((linear_map * x).sum() / (linear_map.norm() * x.norm()))
         assert abs(float(cosine) - expected) < 1e-5
+
+
+def test_alignment_by_layer_is_the_cosine_of_each_cuts_exact_linear_map(model) -> None:
+    images = torch.rand(3, 3, 32, 32)
+    cosines, logits = alignment_by_layer(model, images, batch_size=2)
+    below_classifier = circuit_layers(model)[:-1]
+    assert list(cosines) == ["input", *below_classifier] and len(below_classifier) > 3
+    torch.testing.assert_close(cosines["input"], explanation_alignment(model, images)[0])
+    for index in (0, 2):
+        x, top = torch.cat([images[index], 1 - images[index]]), int(logits[index].argmax())
+        for layer in below_classifier[::3]:
+            # independently: the circuit explanation at this cut, whose contributions W_L ⊙ a_L sum to the logit
+            expl = explain_channels(model, x, layer, top)
+            assert expl.completeness_error < 1e-4
+            linear_map = expl.contributions / expl.activations
+            expected = float(expl.contributions.sum() / (linear_map.norm() * expl.activations.norm()))
+            assert abs(float(cosines[layer][index]) - expected) < 1e-4, layer

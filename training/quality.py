@@ -5,7 +5,8 @@
 
 Per model: test accuracy; the grid pointing game of the B-cos contributions at the paper's CIFAR-10 smoothing (3×3)
 and at v2's (1), both from the same maps of the same grids; alignment, the mean cosine between the predicted class's
-W(x) and x over the test set. The sheet explains the same 20 test images (the first 2 of each class) with every
+W(x) and x over the test set, and the same cosine at the output of every layer that cuts the network in two (where the
+alignment is won or lost). The sheet explains the same 20 test images (the first 2 of each class) with every
 model, one row each, like the paper's Fig. 4.
 """
 
@@ -24,7 +25,7 @@ from bcos_core.attribution import BCOS, attribution_method
 from bcos_core.datasets import folder_fingerprint
 from bcos_core.explain import predicted_linear_maps
 from bcos_core.localisation import confident_images, play_smoothings, sample_grids
-from bcos_core.metrics import explanation_alignment
+from bcos_core.metrics import alignment_by_layer
 from bcos_core.preprocessing import encode_images
 from bcos_core.render import explanation_to_rgba, rgba_over_background, upscale_nearest
 
@@ -54,7 +55,8 @@ def training_speed(training: dict) -> dict | None:
 def measure_quality(loaded: LoadedModel, data: InMemoryDataset, grids: int = 500, seed: int = 42) -> dict:
     """Accuracy, alignment and localisation (every smoothing in :data:`SMOOTHINGS`) of one model on ``data``."""
     started = time.perf_counter()
-    cosines, logits = explanation_alignment(loaded.model, data.images, progress=True)
+    layer_cosines, logits = alignment_by_layer(loaded.model, data.images, progress=True)
+    cosines = layer_cosines["input"]
     correct = logits.argmax(1) == data.labels
     chosen = sample_grids(confident_images(logits, data.labels), grids, 9, seed)
     progress = lambda g: tqdm(g, desc=f"{loaded.name}: localisation", unit="grid", leave=False)  # noqa: E731
@@ -67,6 +69,8 @@ def measure_quality(loaded: LoadedModel, data: InMemoryDataset, grids: int = 500
             "mean": round(float(cosines.mean()), 4),
             "std": round(float(cosines.std()), 4),
             "mean_correct": round(float(cosines[correct].mean()), 4),
+            # the same cosine at the output of every cut below the classifier (input first): where alignment is lost
+            "by_layer": {name: round(float(values.mean()), 4) for name, values in layer_cosines.items()},
         },
         # None where no grid could be formed (fewer than 9 classes with confidently correct test images)
         "localisation": {str(smooth): box_statistics(scores[smooth].flatten().numpy()) if chosen else None for smooth in SMOOTHINGS},
@@ -188,8 +192,21 @@ def markdown_table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def alignment_profiles(results: dict) -> str:
+    """One Markdown line per model that has it: the alignment at the input and at each cut below the classifier."""
+    lines = []
+    for name, model in results["models"].items():
+        profile = model["alignment"].get("by_layer")
+        if profile:
+            lines.append(f"- `{name}`: " + " → ".join(f"{layer} {value:.3f}" for layer, value in profile.items()))
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":  # python -m training.quality assets/evaluation/quality.json → the README's Markdown table
     import json
     import sys
 
-    print(markdown_table(json.loads(Path(sys.argv[1]).read_text())))
+    stored = json.loads(Path(sys.argv[1]).read_text())
+    print(markdown_table(stored))
+    print()
+    print(alignment_profiles(stored))

@@ -125,6 +125,23 @@ def test_deletion_figure_draws_each_order_of_each_method(cifar_root) -> None:
     assert list(figure.data[0].x) == pytest.approx([5.0 * i for i in range(21)])
 
 
+def test_alignment_profile_draws_each_stored_models_layers_over_depth() -> None:
+    from app.evaluation import alignment_by_layer_figure
+
+    quality = {
+        "models": {
+            "deep": {"alignment": {"mean": 0.3, "by_layer": {"input": 0.3, "stem": 0.5, "block": 0.7}}},
+            "old": {"alignment": {"mean": 0.2}},  # measured before profiles were stored: left out
+            "shallow": {"alignment": {"mean": 0.1, "by_layer": {"input": 0.1, "stem": 0.2}}},
+        }
+    }
+    figure = alignment_by_layer_figure(quality, ["deep", "old", "shallow", "missing"])
+    assert [trace.name for trace in figure.data] == ["deep", "shallow"]
+    assert list(figure.data[0].x) == [0.0, 0.5, 1.0] and list(figure.data[0].y) == [0.3, 0.5, 0.7]
+    assert list(figure.data[0].customdata) == ["input", "stem", "block"] and list(figure.data[1].x) == [0.0, 1.0]
+    assert alignment_by_layer_figure(quality, ["old"]) is None
+
+
 def test_gallery_tiles_redraw_without_explaining_again(cifar_root, own_index, monkeypatch) -> None:
     import app.gallery
 

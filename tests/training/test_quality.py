@@ -69,6 +69,9 @@ def test_quality_cli_reports_accuracy_localisation_alignment_and_writes_the_shee
     assert set(model["localisation"]) == {"3", "1"} and all(entry["n"] == 27 for entry in model["localisation"].values())
     assert model["localisation"]["3"]["mean"] != model["localisation"]["1"]["mean"]
     assert 0 < model["alignment"]["mean"] < 1 and model["alignment"]["std"] > 0
+    profile = model["alignment"]["by_layer"]  # the input, then every cut of the FastNet below its classifier
+    assert list(profile)[:3] == ["input", "stem", "block1.conv1"] and "classifier" not in profile
+    assert profile["input"] == model["alignment"]["mean"] and all(-1 < value < 1 for value in profile.values())
     assert len(printed["sheet"]["images"]) == 20
     image = Image.open(sheet)
     assert image.size == (150 + 20 * (SHEET_TILE + 4), 16 + 2 * (SHEET_TILE + 4))
@@ -120,6 +123,13 @@ def test_markdown_table_has_a_row_per_model_with_the_stored_figures() -> None:
     lines = markdown_table(results).splitlines()
     assert lines[0].endswith("| alignment | training images/s |")
     assert lines[2].endswith("| 0.260 | 48.2 (1 thread) |") and lines[3].endswith("| 0.100 | – |")
+
+
+def test_alignment_profiles_list_each_models_layers_in_order() -> None:
+    from training.quality import alignment_profiles
+
+    results = {"models": {"a": {"alignment": {"mean": 0.3, "by_layer": {"input": 0.3, "stem": 0.41}}}, "old": {"alignment": {"mean": 0.2}}}}
+    assert alignment_profiles(results) == "- `a`: input 0.300 → stem 0.410"
 
 
 def test_training_speed_counts_the_images_of_every_epoch() -> None:

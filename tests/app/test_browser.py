@@ -3,7 +3,11 @@ a control changes, and screenshots land in ``test-artifacts/``."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
+
+from app.evaluation import QUALITY_PATH
 
 from .browser import ARTIFACTS, assert_no_errors, settle
 
@@ -82,4 +86,11 @@ def test_evaluation_page_renders_stored_results(server, page) -> None:
     text = page.locator("[data-testid='stMain']").inner_text()
     assert "Model-inherent contributions vs post-hoc methods" in text and "versus B" in text
     assert page.locator(".js-plotly-plot .boxlayer .trace").count() >= 6  # box plots drawn from the stored results
+    # the alignment-by-depth lines the browser draws are the stored profiles, one per model, input first
+    drawn = page.evaluate(
+        "() => document.querySelector('.st-key-alignment_by_layer .js-plotly-plot').data.map(t => [t.name, t.customdata, t.y])"
+    )
+    stored = {name: model["alignment"]["by_layer"] for name, model in json.loads(QUALITY_PATH.read_text())["models"].items()}
+    assert {name: dict(zip(layers, values)) for name, layers, values in drawn} == stored
+    page.locator(".st-key-alignment_by_layer").screenshot(path=str(ARTIFACTS / "alignment_by_layer.png"))
     page.screenshot(path=str(ARTIFACTS / "evaluation.png"), full_page=True)

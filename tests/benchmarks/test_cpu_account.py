@@ -33,16 +33,18 @@ def test_a_busy_child_counts_in_its_group_and_a_sleeping_one_does_not() -> None:
 
 
 def test_a_process_is_found_by_its_command_line_and_its_memory_read() -> None:
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)  # memory-marker"])
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import time; print('ready', flush=True); time.sleep(5)  # memory-marker"], stdout=subprocess.PIPE, text=True
+    )
     try:
-        deadline = time.monotonic() + 5  # until the child has exec'd, /proc shows the parent's command line
-        while not (found := processes_matching(lambda command: "memory-marker" in command)) and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert found == [child.pid]
+        # once the interpreter is running (not merely exec'd, when its memory is still a fraction of a MiB)
+        assert child.stdout.readline().strip() == "ready"
+        assert processes_matching(lambda command: "memory-marker" in command) == [child.pid]
         memory = process_memory_mib(child.pid)
         assert 1 < memory["rss_mib"] <= memory["peak_rss_mib"] < 1024  # a sleeping interpreter: some MiB, far below 1 GiB
         assert process_memory_mib(os.getpid())["rss_mib"] > 1
     finally:
         child.kill()
         child.wait()
+        child.stdout.close()
     assert process_memory_mib(child.pid) == {}

@@ -40,6 +40,7 @@ class OptimConfig:
     warmup_start_factor: float = 0.01
     final_lr_factor: float = 0.0
     loss: str = "bce"  # "bce" (one-hot targets) or "uniform_off_labels" (1/C off-label targets)
+    ema_decay: float = 0.0  # >0: evaluate and export an exponential moving average of the weights (decay per step)
 
 
 @dataclass

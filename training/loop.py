@@ -51,8 +51,10 @@ def train_one_epoch(
     progress: EpochProgress,
     group: ProcessGroup,
     should_stop: Callable[[], bool],
+    after_step: Callable[[], None] | None = None,
 ) -> bool:
-    """Train from ``progress.step_in_epoch`` to the end of the epoch; returns False if stopped early."""
+    """Train from ``progress.step_in_epoch`` to the end of the epoch; returns False if stopped early.
+    ``after_step`` runs after every optimiser step (updating a weight average)."""
     n_steps = steps_per_epoch(len(data), cfg.optim.batch_size)
     total_steps = n_steps * cfg.optim.epochs
     order = epoch_permutation(len(data), cfg.run.seed, progress.epoch)
@@ -90,6 +92,8 @@ def train_one_epoch(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        if after_step is not None:
+            after_step()
         progress.step_in_epoch = step + 1
         progress.loss_sum += float(loss.detach()) * len(labels)
         progress.correct += int((logits.argmax(1) == labels).sum())

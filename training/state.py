@@ -17,9 +17,13 @@ from torch import nn
 from bcos_core.files import atomic_path
 
 
-def save_training_state(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, info: dict[str, Any]) -> None:
-    """Save model, optimiser and ``info`` (epoch, step, config, …) atomically."""
+def save_training_state(
+    path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, info: dict[str, Any], averaged: nn.Module | None = None
+) -> None:
+    """Save model, optimiser, the weight average (if any) and ``info`` (epoch, step, config, …) atomically."""
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    if averaged is not None:
+        tensors |= {f"average.{k}": v.detach().cpu().contiguous() for k, v in averaged.state_dict().items()}
     optim_state = optimizer.state_dict()
     for index, values in optim_state["state"].items():
         for key, value in values.items():
@@ -29,12 +33,19 @@ def save_training_state(path: Path, model: nn.Module, optimizer: torch.optim.Opt
         save_file(tensors, str(tmp), metadata={"training_state": json.dumps(header)})
 
 
-def load_training_state(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
-    """Restore model and optimiser from ``path``; returns the saved ``info``."""
+def load_training_state(
+    path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, averaged: nn.Module | None = None
+) -> dict[str, Any]:
+    """Restore model, optimiser and the weight average (if any) from ``path``; returns the saved ``info``."""
     with safe_open(str(path), "pt") as handle:
         header = json.loads(handle.metadata()["training_state"])
     tensors = load_file(str(path))
     model.load_state_dict({k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")})
+    if averaged is not None:
+        average = {k.removeprefix("average."): v for k, v in tensors.items() if k.startswith("average.")}
+        if not average:
+            raise ValueError(f"{path} holds no weight average; resume with the run's own optim.ema_decay")
+        averaged.load_state_dict(average)
     state: dict[int, dict[str, torch.Tensor]] = {}
     for key, value in tensors.items():
         if key.startswith("optim."):

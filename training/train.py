@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 from torch.nn.parallel import DistributedDataParallel
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from bcos_core.checkpoints import CheckpointError, ModelMetadata, checkpoint_paths, load_state_into, read_metadata, read_weights, save_model
 from bcos_core.metrics import evaluate_classifier
@@ -115,6 +116,16 @@ def make_optimizer(model: torch.nn.Module, cfg: OptimConfig) -> torch.optim.Opti
     raise ValueError(f"optim.optimizer must be 'adam' or 'adamw', not {cfg.optimizer!r}")
 
 
+def weight_average(model: torch.nn.Module, decay: float) -> AveragedModel | None:
+    """An exponential moving average of the weights and norm statistics (None when ``decay`` is 0). Evaluation and
+    export use it: averaging the last few thousand steps smooths out the noise of the final updates."""
+    if not decay:
+        return None
+    if not 0 < decay < 1:
+        raise ValueError(f"optim.ema_decay must be 0 (off) or between 0 and 1, not {decay}")
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", help="TOML file with [model], [data], [optim], [run] tables")
@@ -135,10 +146,11 @@ def main(argv: list[str] | None = None) -> int:
     if cfg.run.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = make_optimizer(model, cfg.optim)
+    averaged = weight_average(model, cfg.optim.ema_decay)
     progress, info = EpochProgress(), {"elapsed_s": 0.0, "history": []}
     state_path = out_dir / "last.safetensors"
     if args.resume and state_path.exists():
-        info = load_training_state(state_path, model, optimizer)
+        info = load_training_state(state_path, model, optimizer, averaged)
         progress = EpochProgress(**info.pop("progress"))
         if group.is_main:
             print(f"resumed from {state_path} at epoch {progress.epoch + 1}, step {progress.step_in_epoch}", file=sys.stderr)
@@ -150,16 +162,17 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m training.train " + shlex.join(sys.argv[1:] if argv is None else argv)
     while progress.epoch < cfg.optim.epochs:
         started = time.perf_counter()
-        finished = train_one_epoch(train_model, optimizer, train_data, cfg, progress, group, stop)
+        update_average = (lambda: averaged.update_parameters(model)) if averaged is not None else None
+        finished = train_one_epoch(train_model, optimizer, train_data, cfg, progress, group, stop, update_average)
         info["elapsed_s"] += time.perf_counter() - started
         if not finished:
             if group.is_main:
-                save_training_state(state_path, model, optimizer, {**info, "progress": vars(progress), "config": cfg.to_dict()})
+                save_training_state(state_path, model, optimizer, {**info, "progress": vars(progress), "config": cfg.to_dict()}, averaged)
                 print(f"\ninterrupted: state saved to {state_path}; continue with --resume", file=sys.stderr)
             shutdown_distributed()
             return 130
         epochs_this_run += 1
-        _finish_epoch(model, optimizer, cfg, progress, info, train_data, test_data, group, command, started_from)
+        _finish_epoch(model, averaged, optimizer, cfg, progress, info, train_data, test_data, group, command, started_from)
         if cfg.run.max_epochs_this_run and epochs_this_run >= cfg.run.max_epochs_this_run:
             break
     shutdown_distributed()
@@ -168,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _finish_epoch(
     model,
+    averaged: AveragedModel | None,
     optimizer,
     cfg: TrainConfig,
     progress: EpochProgress,
@@ -178,7 +192,9 @@ def _finish_epoch(
     command: str,
     started_from: dict | None,
 ) -> None:
-    """Log the epoch, evaluate, export the model and save the resumable state (main process only)."""
+    """Log the epoch, evaluate, export the model (its weight average, if any) and save the resumable state (main
+    process only)."""
+    exported = averaged.module if averaged is not None else model
     counts = torch.tensor([progress.loss_sum, progress.correct, progress.seen], dtype=torch.float64)
     if group.world_size > 1:
         torch.distributed.all_reduce(counts)
@@ -193,7 +209,11 @@ def _finish_epoch(
         # the eager model, not the compiled one: the compiled graph was traced in training mode, and its eval-mode
         # numbers drifted from eager fp32 evaluation mid-run (BatchNorm statistics at high learning rate)
         model.eval()  # this process's own model (the next epoch switches it back to training)
-        report = evaluate_classifier(model, test_data.images, test_data.labels, test_data.classes, bf16=cfg.run.bf16)
+        if averaged is not None:  # the raw weights too, so the log shows what averaging adds
+            report = evaluate_classifier(model, test_data.images, test_data.labels, test_data.classes, bf16=cfg.run.bf16)
+            record["test_accuracy_raw_weights"] = report["accuracy"]
+        exported.eval()
+        report = evaluate_classifier(exported, test_data.images, test_data.labels, test_data.classes, bf16=cfg.run.bf16)
         record["test_accuracy"] = report["accuracy"]
     progress.epoch, progress.step_in_epoch, progress.loss_sum, progress.correct, progress.seen = progress.epoch + 1, 0, 0.0, 0, 0
     info["history"].append(record)
@@ -214,10 +234,11 @@ def _finish_epoch(
         }
         if started_from:
             run_info["initialised_from"] = started_from
-        export_model(model, cfg, train_data.classes, metrics, run_info)
-        save_training_state(
-            Path(cfg.run.out_dir) / "last.safetensors", model, optimizer, {**info, "progress": vars(progress), "config": cfg.to_dict()}
-        )
+        if averaged is not None:
+            run_info["weights"] = f"exponential moving average of weights and norm statistics, decay {cfg.optim.ema_decay} per step"
+        export_model(exported, cfg, train_data.classes, metrics, run_info)
+        state = {**info, "progress": vars(progress), "config": cfg.to_dict()}
+        save_training_state(Path(cfg.run.out_dir) / "last.safetensors", model, optimizer, state, averaged)
     if group.world_size > 1:
         torch.distributed.barrier()
 

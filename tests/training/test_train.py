@@ -89,6 +89,33 @@ def test_resume_after_stop_is_exact(tiny_data, tmp_path) -> None:
     _assert_same_weights(full, sliced)
 
 
+def test_weight_average_is_exported_and_resumes_exactly(tiny_data, tmp_path) -> None:
+    """With ``optim.ema_decay`` the exported model is the running average (not the last weights), evaluated beside the
+    raw weights in the log, and a sliced run resumes to the same average bit for bit."""
+    average = ["--optim.ema_decay=0.9"]
+    full, sliced = tmp_path / "full", tmp_path / "sliced"
+    assert train.main(tiny_overrides(tiny_data, full) + average) == 0
+    assert train.main(tiny_overrides(tiny_data, sliced) + average + ["--run.max_epochs_this_run=1"]) == 0
+    assert train.main(tiny_overrides(tiny_data, sliced) + average + ["--resume"]) == 0
+    _assert_same_weights(full, sliced)
+
+    state, exported = load_file(str(full / "last.safetensors")), _weights(full)
+    for key, value in exported.items():
+        assert torch.equal(value, state[f"average.module.{key}"]), key
+    moved = [k for k, v in exported.items() if v.is_floating_point() and not torch.equal(v, state[f"model.{k}"])]
+    assert moved, "the exported weights equal the last raw weights: no averaging happened"
+    records = [json.loads(line) for line in (full / "metrics.jsonl").read_text().splitlines()]
+    assert all("test_accuracy_raw_weights" in r and "test_accuracy" in r for r in records)
+    meta = json.loads((full / "model.json").read_text())
+    assert "moving average" in meta["training"]["weights"]
+    with pytest.raises(ValueError, match="ema_decay must be"):
+        train.main(tiny_overrides(tiny_data, tmp_path / "bad") + ["--optim.ema_decay=1.5"])
+    plain = tmp_path / "plain"
+    assert train.main(tiny_overrides(tiny_data, plain) + ["--run.max_epochs_this_run=1"]) == 0
+    with pytest.raises(ValueError, match="holds no weight average"):
+        train.main(tiny_overrides(tiny_data, plain) + average + ["--resume"])
+
+
 def _spawn(args: list[str], **kwargs) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(

@@ -1,0 +1,119 @@
+"""Eager versus torch.compile for the inference passes of evaluation and of the neuron-index build (JSON).
+
+    python -m benchmarks.bench_inference [--threads 2] [--repeats 5] [--models default,resnet50]
+
+Per model, every repeat runs each variant once, interleaved: the plain forward pass that evaluation uses (running
+statistics, no gradients) eager and compiled, and the index build's pass (every explorable layer's per-channel maxima
+through ``forward_to``) eager and compiled. Each compiled variant's first call, its compilation, is timed apart and
+turned into the number of images after which compiling pays off. Also printed: whether the compiled results equal the
+eager ones. Random weights (the time does not depend on them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+import torch
+
+from bcos_core.layers import explorable_layers, forward_to, running_statistics
+from bcos_core.neuron_index._build import _channel_maxima
+from bcos_core.zoo import random_model
+
+from ._timing import interleaved_seconds, machine, ratio
+
+MODELS = {"default": ("bcos_fastnet_cifar10", 32, 250), "resnet50": ("bcos_resnet50_imagenet", 224, 16)}
+
+
+def _timed_first_call(fn, x: torch.Tensor) -> tuple[object, float]:
+    started = time.perf_counter()
+    result = fn(x)
+    return result, time.perf_counter() - started
+
+
+def _same(a: object, b: object) -> bool:
+    if isinstance(a, torch.Tensor):
+        return torch.equal(a, b)
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, tuple):
+        return all(_same(u, v) for u, v in zip(a, b))
+    return a == b
+
+
+def _measure(arch: str, size: int, batch: int, repeats: int) -> dict:
+    model = random_model(arch).eval()
+    images = torch.rand(batch, 3, size, size)
+    x = torch.cat([images, 1 - images], 1)
+    layers = explorable_layers(model)
+
+    def index_pass(inputs: torch.Tensor) -> dict:
+        return forward_to(model, inputs, layers, reduce=_channel_maxima, channels_first=True)
+
+    compiled_forward, compiled_index_pass = torch.compile(model), torch.compile(index_pass)
+    with torch.inference_mode(), running_statistics(model):
+        forward_result, forward_warmup = _timed_first_call(compiled_forward, x)
+        index_result, index_warmup = _timed_first_call(compiled_index_pass, x)
+        equal = {"forward": _same(forward_result, model(x)), "index_pass": _same(index_result, index_pass(x))}
+        times = interleaved_seconds(
+            {
+                "forward_eager": lambda: model(x),
+                "forward_compiled": lambda: compiled_forward(x),
+                "index_pass_eager": lambda: index_pass(x),
+                "index_pass_compiled": lambda: compiled_index_pass(x),
+            },
+            repeats,
+            warmup=1,
+        )
+    per_image = {name: statistics.median(values) / batch for name, values in times.items()}
+
+    def break_even(kind: str, warmup_s: float) -> int | None:
+        saved = per_image[f"{kind}_eager"] - per_image[f"{kind}_compiled"]
+        return round(warmup_s / saved) if saved > 0 else None
+
+    return {
+        "model": arch,
+        "input_px": size,
+        "batch": batch,
+        **{f"{name}_ms_per_image": round(1000 * value, 3) for name, value in per_image.items()},
+        "compiled_vs_eager": {
+            "forward": ratio(times, "forward_compiled", "forward_eager"),
+            "index_pass": ratio(times, "index_pass_compiled", "index_pass_eager"),
+        },
+        "compilation_s": {"forward": round(forward_warmup, 1), "index_pass": round(index_warmup, 1)},
+        "images_until_compiling_pays_off": {
+            "forward": break_even("forward", forward_warmup),
+            "index_pass": break_even("index_pass", index_warmup),
+        },
+        "compiled_equals_eager": equal,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--models", default="default,resnet50")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    before = machine()
+    results = [_measure(*MODELS[name], args.repeats) for name in args.models.split(",")]
+    print(
+        json.dumps(
+            {
+                "benchmark": "inference_eager_vs_compiled",
+                "threads": args.threads,
+                "repeats": args.repeats,
+                "before": before,
+                "after": machine(),
+                "models": results,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import statistics
 import time
@@ -43,3 +45,20 @@ def ratio(times: dict[str, list[float]], numerator: str, denominator: str) -> di
 def machine() -> dict[str, object]:
     """What the reader needs to judge a figure: cores and the 1-minute load average when it was taken."""
     return {"cpu_count": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 2)}
+
+
+def run_per_model(description: str, benchmark: str, models: dict[str, tuple], measure: Callable[..., dict], repeats: int) -> None:
+    """The command line of a benchmark measured per model (``--threads``, ``--repeats``, ``--models``): runs
+    ``measure(*models[name], repeats)`` for each chosen model and prints one JSON report with the machine load."""
+    import torch
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=repeats)
+    parser.add_argument("--models", default=",".join(models), help=f"comma-separated, from {', '.join(models)}")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    before = machine()
+    results = [measure(*models[name], args.repeats) for name in args.models.split(",")]
+    report = {"benchmark": benchmark, "threads": args.threads, "repeats": args.repeats, "before": before, "after": machine()}
+    print(json.dumps({**report, "models": results}, indent=2))

@@ -11,8 +11,6 @@ time does not depend on them).
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 
 import torch
@@ -21,7 +19,7 @@ import bcos_core
 from bcos_core.layers import explanation_mode, running_statistics
 from bcos_core.zoo import random_model
 
-from ._timing import interleaved_seconds, machine, ratio
+from ._timing import interleaved_seconds, ratio, run_per_model
 
 MODELS = {"default": ("bcos_fastnet_cifar10", 32), "resnet50": ("bcos_resnet50_imagenet", 224)}
 
@@ -59,27 +57,7 @@ def _measure(arch: str, size: int, repeats: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--models", default="default,resnet50")
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    before = machine()
-    results = [_measure(*MODELS[name], args.repeats) for name in args.models.split(",")]
-    print(
-        json.dumps(
-            {
-                "benchmark": "explain_classes_vs_one",
-                "threads": args.threads,
-                "repeats": args.repeats,
-                "before": before,
-                "after": machine(),
-                "models": results,
-            },
-            indent=2,
-        )
-    )
+    run_per_model(__doc__.split("\n\n")[0], "explain_classes_vs_one", MODELS, _measure, repeats=7)
 
 
 if __name__ == "__main__":

@@ -11,8 +11,6 @@ the eager ones (largest difference relative to the largest value). Random weight
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 import time
 
@@ -22,7 +20,7 @@ from bcos_core.layers import explorable_layers, forward_to, running_statistics
 from bcos_core.neuron_index._build import _channel_maxima
 from bcos_core.zoo import random_model
 
-from ._timing import interleaved_seconds, machine, ratio
+from ._timing import interleaved_seconds, ratio, run_per_model
 
 MODELS = {"default": ("bcos_fastnet_cifar10", 32, 250), "resnet50": ("bcos_resnet50_imagenet", 224, 16)}
 
@@ -99,27 +97,7 @@ def _measure(arch: str, size: int, batch: int, repeats: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--models", default="default,resnet50")
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    before = machine()
-    results = [_measure(*MODELS[name], args.repeats) for name in args.models.split(",")]
-    print(
-        json.dumps(
-            {
-                "benchmark": "inference_eager_vs_compiled",
-                "threads": args.threads,
-                "repeats": args.repeats,
-                "before": before,
-                "after": machine(),
-                "models": results,
-            },
-            indent=2,
-        )
-    )
+    run_per_model(__doc__.split("\n\n")[0], "inference_eager_vs_compiled", MODELS, _measure, repeats=5)
 
 
 if __name__ == "__main__":

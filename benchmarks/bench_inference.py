@@ -4,7 +4,8 @@
 
 Per model, every repeat runs each variant once, interleaved: the plain forward pass that evaluation uses (running
 statistics, no gradients) eager and compiled, and the index build's pass (every explorable layer's per-channel maxima
-through ``forward_to``) eager and compiled. Each compiled variant's first call, its compilation, is timed apart and
+through ``forward_to``) eager and compiled, compiled as evaluation and the index build compile them
+(``bcos_core.compilation``). Each compiled variant's first call, its compilation, is timed apart and
 turned into the number of images after which compiling pays off. Also printed: how far the compiled results are from
 the eager ones (largest difference relative to the largest value). Random weights (the time does not depend on them).
 """
@@ -16,6 +17,7 @@ import time
 
 import torch
 
+from bcos_core.compilation import compiled_if_worthwhile
 from bcos_core.layers import explorable_layers, forward_to, running_statistics
 from bcos_core.neuron_index._build import _channel_maxima
 from bcos_core.zoo import random_model
@@ -54,7 +56,7 @@ def _measure(arch: str, size: int, batch: int, repeats: int) -> dict:
     def index_pass(inputs: torch.Tensor) -> dict:
         return forward_to(model, inputs, layers, reduce=_channel_maxima, channels_first=True)
 
-    compiled_forward, compiled_index_pass = torch.compile(model), torch.compile(index_pass)
+    compiled_forward, compiled_index_pass = (compiled_if_worthwhile(fn, "on", batch) for fn in (model, index_pass))
     with torch.inference_mode(), running_statistics(model):
         forward_result, forward_warmup = _timed_first_call(compiled_forward, x)
         index_result, index_warmup = _timed_first_call(compiled_index_pass, x)

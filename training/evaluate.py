@@ -21,6 +21,7 @@ import torch
 
 from bcos_core.attribution import ALL_METHODS
 from bcos_core.checkpoints import CheckpointError
+from bcos_core.compilation import AUTO_COMPILE_FROM_IMAGES, COMPILE_CHOICES
 from bcos_core.files import atomic_write_bytes
 from bcos_core.metrics import evaluate_classifier
 from bcos_core.zoo import DEFAULT_MODEL, load_model
@@ -40,6 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast (faster on CPUs with AMX)")
     parser.add_argument("--cache-dir", default=".cache/data")
+    parser.add_argument(
+        "--compile",
+        choices=COMPILE_CHOICES,
+        default="auto",
+        help=f"accuracy: run the model under torch.compile (auto: from {AUTO_COMPILE_FROM_IMAGES:,} images, where its warm-up pays off)",
+    )
     parser.add_argument("--write-metadata", action="store_true", help="store the measured accuracy in the model file's JSON metadata")
     localisation = parser.add_argument_group("localisation (grid pointing game)")
     localisation.add_argument("--localisation", action="store_true", help="run the grid pointing game instead of measuring accuracy")
@@ -83,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.quality:
         return _quality(models, data, data_path, args)
     loaded = models[0]
-    report = evaluate_classifier(loaded.model, data.images, data.labels, data.classes, args.batch_size, args.bf16, progress=True)
+    report = evaluate_classifier(
+        loaded.model, data.images, data.labels, data.classes, args.batch_size, args.bf16, progress=True, compile=args.compile
+    )
     report = {"model": loaded.name, "data": str(data_path), **report}
     print(json.dumps(report, indent=2))
     if args.write_metadata:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from ..compilation import AUTO_COMPILE_FROM_IMAGES, COMPILE_CHOICES
 from ..datasets import default_data_root
 from ..registry import get_dataset
 from ..zoo import DEFAULT_MODEL, load_model
@@ -59,6 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--shard", type=_shard, default=None, help="i/n: index only the i-th of n contiguous parts (torchrun: its rank)")
     build.add_argument("--batch-size", type=int, default=0, help="images per forward pass (0: 250 for small images, 32 from 64 px up)")
     build.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    build.add_argument(
+        "--compile",
+        choices=COMPILE_CHOICES,
+        default="auto",
+        help=f"run the pass under torch.compile (auto: from {AUTO_COMPILE_FROM_IMAGES:,} images per process, where its warm-up pays off)",
+    )
     build.add_argument("--device", default="cpu", help="cpu, or cuda (under torchrun each process takes the GPU of its LOCAL_RANK)")
     build.add_argument("--out", type=Path, help="index file (default: .cache/neuron_index/<model>.<data>.safetensors)")
     merge = commands.add_parser("merge", help="merge the shards of one build")
@@ -99,6 +106,7 @@ def _build(args: argparse.Namespace) -> int:
         shard=shard,
         batch_size=args.batch_size or (250 if loaded.preprocess.size < 64 else 32),
         out_path=out,
+        compile=args.compile,
     )
     seconds = time.perf_counter() - started
     images = index.header["image_range"][1] - index.header["image_range"][0]

@@ -11,6 +11,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
+from ..compilation import compiled_if_worthwhile
 from ..datasets import dataset_fingerprint, folder_label, list_image_folder
 from ..layers import explorable_layers, forward_to, running_statistics
 from ..preprocessing import Preprocess
@@ -62,13 +63,16 @@ def build_index(
     save_every: int = 20,
     num_workers: int = 1,
     progress: bool = True,
+    compile: str = "off",
 ) -> NeuronIndex:
     """Stream (a shard of) an ImageFolder through ``model`` and keep each channel's top-k images and statistics.
 
     With ``out_path`` the partial index is saved every ``save_every`` batches and a build that finds an
     unfinished index of the same model, data, layers, k and shard there continues from it. Memory is
     O(channels · k) per layer, independent of the number of images. Images go to the model's device (a GPU when
-    the model is on one); the statistics stay on the CPU.
+    the model is on one); the statistics stay on the CPU. ``compile`` ("auto", "on", "off") runs the pass under
+    ``torch.compile`` (:func:`~bcos_core.compilation.compiled_if_worthwhile`; maxima then differ from eager ones by
+    rounding, so a near-tie can pick another position).
     """
     root = Path(data_root)
     classes, samples = list_image_folder(root)
@@ -103,13 +107,18 @@ def build_index(
         num_workers=num_workers,
         pin_memory=device.type == "cuda",
     )
+
+    def maxima_of_layers(images: Tensor) -> dict:
+        return forward_to(model, images, layers, reduce=_channel_maxima, channels_first=True)
+
+    index_pass = compiled_if_worthwhile(maxima_of_layers, compile, stop - first)
     with (
         torch.inference_mode(),
         running_statistics(model),
         tqdm(total=stop - start, initial=first - start, unit="img", desc=f"indexing {model_name}", disable=not progress) as bar,
     ):
         for step, (images, labels, numbers) in enumerate(loader, 1):
-            reduced = forward_to(model, images.to(device, non_blocking=True), layers, reduce=_channel_maxima, channels_first=True)
+            reduced = index_pass(images.to(device, non_blocking=True))
             for name in layers:
                 maxima, positions, map_size = reduced[name]
                 if name not in index.layers:

@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         "--compile",
         choices=COMPILE_CHOICES,
         default="auto",
-        help=f"run the pass under torch.compile (auto: from {AUTO_COMPILE_FROM_IMAGES:,} images per process, where its warm-up pays off)",
+        help=f"run the pass under torch.compile (auto: folders of {AUTO_COMPILE_FROM_IMAGES:,}+ images, where its warm-up pays off)",
     )
     build.add_argument("--device", default="cpu", help="cpu, or cuda (under torchrun each process takes the GPU of its LOCAL_RANK)")
     build.add_argument("--out", type=Path, help="index file (default: .cache/neuron_index/<model>.<data>.safetensors)")

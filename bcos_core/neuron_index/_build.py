@@ -71,8 +71,9 @@ def build_index(
     unfinished index of the same model, data, layers, k and shard there continues from it. Memory is
     O(channels · k) per layer, independent of the number of images. Images go to the model's device (a GPU when
     the model is on one); the statistics stay on the CPU. ``compile`` ("auto", "on", "off") runs the pass under
-    ``torch.compile`` (:func:`~bcos_core.compilation.compiled_if_worthwhile`; maxima then differ from eager ones by
-    rounding, so a near-tie can pick another position).
+    ``torch.compile`` (:func:`~bcos_core.compilation.compiled_if_worthwhile`, "auto" judged by the whole folder's size,
+    so that every shard of a build makes the same choice; maxima then differ from eager ones by rounding, so a
+    near-tie can pick another position).
     """
     root = Path(data_root)
     classes, samples = list_image_folder(root)
@@ -111,7 +112,7 @@ def build_index(
     def maxima_of_layers(images: Tensor) -> dict:
         return forward_to(model, images, layers, reduce=_channel_maxima, channels_first=True)
 
-    index_pass = compiled_if_worthwhile(maxima_of_layers, compile, stop - first)
+    index_pass = compiled_if_worthwhile(maxima_of_layers, compile, len(samples))  # the folder's size: every shard decides alike
     with (
         torch.inference_mode(),
         running_statistics(model),

@@ -1,7 +1,7 @@
 """When to run an inference pass under ``torch.compile``: one rule for evaluation and the neuron-index build.
 
-Compiling costs a fixed warm-up (seconds for the CIFAR models, about two minutes for ResNet-50 at 224 px on two
-CPU cores) and then saves 15–45 % of every forward pass; ``python -m benchmarks.bench_inference`` measures both and
+Compiling costs a fixed warm-up (about 20 s for the CIFAR FastNet, 1.5–2 minutes for ResNet-50 at 224 px on one
+CPU core) and then saves 21–47 % of every forward pass; ``python -m benchmarks.bench_inference`` measures both and
 prints the number of images after which compiling pays off. ``"auto"`` compiles a pass over at least
 :data:`AUTO_COMPILE_FROM_IMAGES` images.
 """
@@ -14,10 +14,11 @@ from typing import TypeVar
 import torch
 
 COMPILE_CHOICES = ("auto", "on", "off")
-# bench_inference (2026-12-04, 2-core Xeon, one thread, loaded machine): compiling paid off after 1.7–1.9 k images for
-# the forward pass (CIFAR FastNet with a warm compiler cache, ResNet-50 cold) and 2.8–3.0 k for the index pass; a cold
-# compile of the small model takes about five times as long, so the threshold leaves room for it
-AUTO_COMPILE_FROM_IMAGES = 5_000
+# bench_inference (2026-12-04, 2-core Xeon, one thread, a training run on the other core; dynamic batch size, cold
+# compiler cache): compiling pays off after 1.3 k (forward) and 2.7 k images (index pass) for ResNet-50 at 224 px, but
+# only after 18 k and 29 k for the CIFAR FastNet, whose passes are short. From 30 k images both gain: the 50,000 ImageNet
+# validation images compile, the 10,000-image CIFAR-10 test set and the 1,000 ImageNet samples stay eager
+AUTO_COMPILE_FROM_IMAGES = 30_000
 
 F = TypeVar("F", bound=Callable)
 

@@ -18,8 +18,8 @@ import time
 import torch
 
 from bcos_core.compilation import compiled_if_worthwhile
-from bcos_core.layers import explorable_layers, forward_to, running_statistics
-from bcos_core.neuron_index._build import _channel_maxima
+from bcos_core.layers import explorable_layers, running_statistics
+from bcos_core.neuron_index._build import layer_maxima_pass
 from bcos_core.zoo import random_model
 
 from ._timing import interleaved_seconds, ratio, run_per_model
@@ -51,11 +51,7 @@ def _measure(arch: str, size: int, batch: int, repeats: int) -> dict:
     model = random_model(arch).eval()
     images = torch.rand(batch, 3, size, size)
     x = torch.cat([images, 1 - images], 1)
-    layers = explorable_layers(model)
-
-    def index_pass(inputs: torch.Tensor) -> dict:
-        return forward_to(model, inputs, layers, reduce=_channel_maxima, channels_first=True)
-
+    index_pass = layer_maxima_pass(model, explorable_layers(model))
     compiled_forward, compiled_index_pass = (compiled_if_worthwhile(fn, "on", batch) for fn in (model, index_pass))
     with torch.inference_mode(), running_statistics(model):
         forward_result, forward_warmup = _timed_first_call(compiled_forward, x)

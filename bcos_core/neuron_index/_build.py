@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
@@ -47,6 +47,15 @@ def _channel_maxima(output: Tensor) -> tuple[Tensor, Tensor, tuple[int, int]]:
     flat = output.detach().float().flatten(2) if output.dim() > 2 else output.detach().float()[..., None]
     values, positions = flat.max(2)
     return values.cpu(), positions.cpu(), tuple(output.shape[2:]) if output.dim() == 4 else (1, 1)
+
+
+def layer_maxima_pass(model: nn.Module, layers: Sequence[str]) -> Callable[[Tensor], dict]:
+    """The index build's pass: images → each layer's per-image, per-channel maxima, their positions and map size."""
+
+    def maxima_of_layers(images: Tensor) -> dict:
+        return forward_to(model, images, layers, reduce=_channel_maxima, channels_first=True)
+
+    return maxima_of_layers
 
 
 def build_index(
@@ -108,11 +117,7 @@ def build_index(
         num_workers=num_workers,
         pin_memory=device.type == "cuda",
     )
-
-    def maxima_of_layers(images: Tensor) -> dict:
-        return forward_to(model, images, layers, reduce=_channel_maxima, channels_first=True)
-
-    index_pass = compiled_if_worthwhile(maxima_of_layers, compile, len(samples))  # the folder's size: every shard decides alike
+    index_pass = compiled_if_worthwhile(layer_maxima_pass(model, layers), compile, len(samples))  # the folder's size: every shard alike
     with (
         torch.inference_mode(),
         running_statistics(model),

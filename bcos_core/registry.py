@@ -181,7 +181,7 @@ def is_registered(name: str) -> bool:
 
 
 def update_entry(name: str, **fields: Any) -> None:
-    """Rewrite ``fields`` (e.g. ``sha256``, ``accuracy``) of one entry in place, atomically; other lines stay as they are."""
+    """Rewrite ``fields`` (e.g. ``sha256``, ``accuracy``, ``arch_kwargs``) of one entry in place, atomically; other lines stay as they are."""
     path = REGISTRY_PATH
     lines = path.read_text().splitlines(keepends=True)
     header = {f"[models.{name}]", f'[models."{name}"]'}
@@ -205,6 +205,10 @@ def update_entry(name: str, **fields: Any) -> None:
 def _toml_value(value: Any) -> str:
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    if isinstance(value, dict):  # an inline table such as arch_kwargs
+        return "{ " + ", ".join(f"{key} = {_toml_value(item)}" for key, item in value.items()) + " }"
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"only strings and numbers can be updated, not {type(value).__name__}")
+        raise TypeError(f"only strings, numbers, lists and tables can be updated, not {type(value).__name__}")
     return repr(value)

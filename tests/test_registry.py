@@ -88,12 +88,12 @@ def test_adding_a_model_is_adding_an_entry(registry_copy, tmp_path) -> None:
 def test_promoting_into_a_registered_model_updates_its_entry(registry_copy, tmp_path) -> None:
     from training.promote import promote
 
-    def tiny(name: str, seed: int, accuracy: float):
+    def tiny(name: str, seed: int, accuracy: float, widths: tuple[int, ...] = (8, 8, 16, 16), arch: str = "bcos_fastnet_cifar10"):
         torch.manual_seed(seed)
-        model = build_model("bcos_fastnet_cifar10", widths=(8, 8, 16, 16)).eval()
+        model = build_model("bcos_fastnet_cifar10", widths=widths).eval()
         meta = ModelMetadata(
-            "bcos_fastnet_cifar10",
-            {"widths": [8, 8, 16, 16]},
+            arch,
+            {"widths": list(widths)},
             registry.read_class_names("cifar10"),
             "cifar10",
             32,
@@ -110,6 +110,14 @@ def test_promoting_into_a_registered_model_updates_its_entry(registry_copy, tmp_
     entry = registry.get_entry("tiny")
     assert entry.sha256 == sha256_of(candidate) == sha256_of(shipped) and entry.accuracy == 0.3
     assert load_model("tiny").metadata.metrics["test_accuracy"] == 0.3
+
+    wider = tiny("wider", 2, 0.4, widths=(8, 16, 24, 24))
+    assert promote(wider, "tiny")
+    assert registry.get_entry("tiny").arch_kwargs == {"widths": [8, 16, 24, 24]}
+    assert load_model("tiny").model.classifier.in_channels == 24
+    with pytest.raises(ValueError, match="register it as a new model"):
+        promote(tiny("other", 3, 0.5, arch="bcos_vgg9_cifar10"), "tiny")
+    assert registry.get_entry("tiny").accuracy == 0.4
 
 
 def test_update_entry_rewrites_only_the_named_fields(registry_copy) -> None:

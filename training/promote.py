@@ -4,7 +4,8 @@
 
 Compares the ``test_accuracy`` recorded in the two models' metadata (both measured by training on the same test
 split) and copies the candidate's weights and metadata over the shipped files, atomically, when it is higher. For a
-registered model, the registry's ``sha256`` and ``accuracy`` follow.
+registered model, the registry's ``sha256`` and ``accuracy`` follow, and its ``arch_kwargs`` when the candidate is the same
+architecture built with other arguments (a wider network).
 """
 
 from __future__ import annotations
@@ -37,11 +38,21 @@ def promote(candidate: str | Path, shipped: str | Path) -> bool:
     old = test_accuracy(shipped) if shipped_weights.exists() else -math.inf
     if new <= old:
         return False
+    arch_update = _architecture_update(name, candidate) if name else {}
     for source, target in zip(checkpoint_paths(candidate), checkpoint_paths(shipped)):
         atomic_write_bytes(target, source.read_bytes())
     if name:
-        registry.update_entry(name, sha256=sha256_of(checkpoint_paths(shipped)[0]), accuracy=round(new, 4))
+        registry.update_entry(name, sha256=sha256_of(checkpoint_paths(shipped)[0]), accuracy=round(new, 4), **arch_update)
     return True
+
+
+def _architecture_update(name: str, candidate: str | Path) -> dict:
+    """The registry fields a candidate changes besides its weights: ``arch_kwargs`` when it is the same architecture
+    built differently (a wider network); a different architecture is refused (its entry describes another model)."""
+    entry, metadata = registry.get_entry(name), read_metadata(candidate)
+    if metadata.arch != entry.arch:
+        raise ValueError(f"{candidate}: is a {metadata.arch}, {name} is registered as a {entry.arch}; register it as a new model")
+    return {} if metadata.arch_kwargs == entry.arch_kwargs else {"arch_kwargs": metadata.arch_kwargs}
 
 
 def main(argv: list[str] | None = None) -> int:

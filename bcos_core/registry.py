@@ -181,7 +181,8 @@ def is_registered(name: str) -> bool:
 
 
 def update_entry(name: str, **fields: Any) -> None:
-    """Rewrite ``fields`` (e.g. ``sha256``, ``accuracy``, ``arch_kwargs``) of one entry in place, atomically; other lines stay as they are."""
+    """Rewrite ``fields`` (e.g. ``sha256``, ``accuracy``, ``arch_kwargs``) of one entry in place, atomically; other lines
+    stay as they are."""
     path = REGISTRY_PATH
     lines = path.read_text().splitlines(keepends=True)
     header = {f"[models.{name}]", f'[models."{name}"]'}

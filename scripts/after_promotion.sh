@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Rebuild the stored results that depend on one shipped model, after `training.promote` replaced its weights:
+# its recorded test accuracy (measured again on the shipped file, which promotion may have stored in float16),
 # its neuron index (when one is shipped), its row of the quality table and the explanation sheet (500 grids), and its
 # pointing-game entry against the post-hoc methods (when it has one; 100 grids, post-hoc methods on the first 20).
 #   bash scripts/after_promotion.sh cifar10_fastnet_b2
@@ -11,6 +12,7 @@ model="${1:?usage: after_promotion.sh <registered model name>}"
 python=.venv/bin/python
 results=assets/evaluation
 index="assets/neuron_index/$model.cifar10-test.safetensors"
+"$python" -m training.evaluate --model "$model" --write-metadata --compile off > /dev/null
 if [ -f "$index" ]; then
   "$python" -m bcos_core.neuron_index build --model "$model" --out "$index"
 fi

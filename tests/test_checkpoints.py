@@ -34,6 +34,35 @@ def test_round_trip(tmp_path) -> None:
     assert json.loads(path.with_suffix(".json").read_text())["library_version"] == bcos_core.__version__
 
 
+def test_half_precision_storage_halves_the_file_and_stays_exact(tmp_path) -> None:
+    from bcos_core.checkpoints import store_half_precision
+
+    model, path = _save(tmp_path)
+    full_bytes = path.stat().st_size
+    store_half_precision(path)
+    assert path.stat().st_size < 0.55 * full_bytes
+    loaded = bcos_core.load_model(path)
+    assert all(p.dtype == torch.float32 for p in loaded.model.parameters())
+    x = torch.rand(1, 6, 32, 32)
+    torch.testing.assert_close(loaded.model(x), model(x), rtol=2e-2, atol=2e-2)  # rounded weights, not the same model
+    assert not torch.equal(loaded.model(x), model(x))
+    expl = bcos_core.explain(loaded.model, x)
+    assert float(expl.contributions.double().sum()) + expl.bias == pytest.approx(expl.logit, rel=1e-4, abs=1e-5)
+
+
+def test_half_precision_storage_refuses_values_float16_cannot_hold(tmp_path) -> None:
+    from bcos_core.checkpoints import store_half_precision
+
+    model, path = _save(tmp_path)
+    with torch.no_grad():
+        next(model.parameters())[0].fill_(1e6)  # beyond float16's 65,504
+    save_model(model, path, bcos_core.checkpoints.read_metadata(path))
+    before = path.read_bytes()
+    with pytest.raises(CheckpointError, match="beyond float16"):
+        store_half_precision(path)
+    assert path.read_bytes() == before
+
+
 def test_names_with_dots(tmp_path) -> None:
     model = random_model("bcos_resnet20_cifar10")
     metadata = ModelMetadata(

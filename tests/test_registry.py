@@ -119,6 +119,20 @@ def test_promoting_into_a_registered_model_updates_its_entry(registry_copy, tmp_
         promote(tiny("other", 3, 0.5, arch="bcos_vgg9_cifar10"), "tiny")
     assert registry.get_entry("tiny").accuracy == 0.4
 
+    halved = tiny("halved", 4, 0.6, widths=(8, 16, 24, 24))
+    assert promote(halved, "tiny", file_limit=1)  # any file is "too large": shipped in float16
+    shipped_weights = registry.get_entry("tiny").weights_path
+    assert shipped_weights.stat().st_size < 0.6 * halved.stat().st_size
+    assert registry.get_entry("tiny").sha256 == sha256_of(shipped_weights)
+    assert load_model("tiny").model.classifier.weight.dtype == torch.float32
+
+
+@pytest.mark.parametrize("name", [name for name, entry in registry.read_registry().models.items() if entry.location != "download"])
+def test_shipped_weights_fit_a_space_without_git_lfs(name: str) -> None:
+    from training.promote import SHIPPED_FILE_LIMIT_BYTES
+
+    assert registry.get_entry(name).weights_path.stat().st_size <= SHIPPED_FILE_LIMIT_BYTES
+
 
 def test_update_entry_rewrites_only_the_named_fields(registry_copy) -> None:
     before = registry_copy.read_text().splitlines()

@@ -16,8 +16,12 @@ import sys
 from pathlib import Path
 
 from bcos_core import registry
-from bcos_core.checkpoints import checkpoint_paths, read_metadata
+from bcos_core.checkpoints import checkpoint_paths, read_metadata, store_half_precision
 from bcos_core.files import atomic_write_bytes, sha256_of
+
+# A Hugging Face Space (where the dashboard is hosted) takes files up to 10 MB without Git-LFS: larger weights are
+# shipped in float16 (computed in float32 after loading) and must be measured again (scripts/after_promotion.sh does).
+SHIPPED_FILE_LIMIT_BYTES = 10 * 1024 * 1024
 
 
 def test_accuracy(path: str | Path) -> float:
@@ -26,9 +30,9 @@ def test_accuracy(path: str | Path) -> float:
     return float(value) if value is not None else math.nan
 
 
-def promote(candidate: str | Path, shipped: str | Path) -> bool:
+def promote(candidate: str | Path, shipped: str | Path, file_limit: int = SHIPPED_FILE_LIMIT_BYTES) -> bool:
     """Copy ``candidate`` over ``shipped`` (a registered name or a path) when its test accuracy is higher (or nothing is
-    shipped yet)."""
+    shipped yet); weights larger than ``file_limit`` bytes are shipped in float16."""
     name = str(shipped) if registry.is_registered(str(shipped)) else None
     shipped = registry.get_entry(name).weights_path if name else shipped
     new = test_accuracy(candidate)
@@ -41,6 +45,8 @@ def promote(candidate: str | Path, shipped: str | Path) -> bool:
     arch_update = _architecture_update(name, candidate) if name else {}
     for source, target in zip(checkpoint_paths(candidate), checkpoint_paths(shipped)):
         atomic_write_bytes(target, source.read_bytes())
+    if shipped_weights.stat().st_size > file_limit:
+        store_half_precision(shipped)
     if name:
         registry.update_entry(name, sha256=sha256_of(checkpoint_paths(shipped)[0]), accuracy=round(new, 4), **arch_update)
     return True
@@ -65,6 +71,11 @@ def main(argv: list[str] | None = None) -> int:
     replaced = promote(args.candidate, args.shipped)
     verdict = "replaced" if replaced else "kept"
     print(f"{args.shipped}: {verdict} (shipped {old:.2%}, candidate {test_accuracy(args.candidate):.2%})")
+    if replaced and checkpoint_paths(args.candidate)[0].stat().st_size > SHIPPED_FILE_LIMIT_BYTES:
+        print(
+            f"{args.shipped}: weights stored in float16 (over {SHIPPED_FILE_LIMIT_BYTES // 2**20} MiB in float32): measure it again "
+            f"(python -m training.evaluate --model {args.shipped} --write-metadata, or scripts/after_promotion.sh)"
+        )
     return 0
 
 

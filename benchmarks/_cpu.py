@@ -78,9 +78,11 @@ class CpuAccount:
             if seconds is None:
                 continue
             if pid not in self._group:
+                self._start[pid] = seconds if first else 0.0  # a process born during the run counts from zero
+            if self._group.get(pid, "other") == "other":
+                # looked at again while unmatched: a child seen between fork and exec still shows its parent's command
                 line = _command_line(pid)
                 self._group[pid] = next((name for name, matches in self.groups.items() if matches(line)), "other")
-                self._start[pid] = seconds if first else 0.0  # a process born during the run counts from zero
             self._last[pid] = seconds
 
     def _run(self) -> None:

@@ -64,11 +64,14 @@ def save_model(model: nn.Module, path: str | os.PathLike, metadata: ModelMetadat
     weights_path, meta_path = checkpoint_paths(path)
     weights_path.parent.mkdir(parents=True, exist_ok=True)
     metadata.library_version = __version__
-    state = {key: value.detach().cpu().contiguous() for key, value in model.state_dict().items()}
-    with atomic_path(weights_path) as tmp:
-        save_file(state, str(tmp), metadata={"format": "bcos-explorer", "arch": metadata.arch})
+    _write_weights({key: value.detach().cpu().contiguous() for key, value in model.state_dict().items()}, weights_path, metadata.arch)
     atomic_write_bytes(meta_path, json.dumps(asdict(metadata), indent=2).encode())
     return weights_path
+
+
+def _write_weights(state: dict[str, torch.Tensor], weights_path: Path, arch: str) -> None:
+    with atomic_path(weights_path) as tmp:
+        save_file(state, str(tmp), metadata={"format": "bcos-explorer", "arch": arch})
 
 
 def store_half_precision(path: str | os.PathLike) -> Path:
@@ -81,12 +84,10 @@ def store_half_precision(path: str | os.PathLike) -> Path:
     weights_path, _ = checkpoint_paths(path)
     state = read_weights(weights_path)
     halved = {key: value.half() if value.dtype == torch.float32 else value for key, value in state.items()}
-    overflowing = [key for key, value in halved.items() if value.dtype == torch.float16 and not torch.isfinite(value).all()]
-    overflowing = [key for key in overflowing if torch.isfinite(state[key]).all()]  # not merely inf/nan already
-    if overflowing:
-        raise CheckpointError(f"{weights_path}: {overflowing[0]} has values beyond float16's range; keep it in float32")
-    with atomic_path(weights_path) as tmp:
-        save_file(halved, str(tmp), metadata={"format": "bcos-explorer", "arch": read_metadata(path).arch})
+    for key, value in halved.items():
+        if value.dtype == torch.float16 and torch.isinf(value).any() and not torch.isinf(state[key]).any():
+            raise CheckpointError(f"{weights_path}: {key} has values beyond float16's range; keep it in float32")
+    _write_weights(halved, weights_path, read_metadata(path).arch)
     return weights_path
 
 

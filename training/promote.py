@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     replaced = promote(args.candidate, args.shipped)
     verdict = "replaced" if replaced else "kept"
     print(f"{args.shipped}: {verdict} (shipped {old:.2%}, candidate {test_accuracy(args.candidate):.2%})")
-    if replaced and checkpoint_paths(args.candidate)[0].stat().st_size > SHIPPED_FILE_LIMIT_BYTES:
+    if replaced and checkpoint_paths(shipped)[0].stat().st_size < checkpoint_paths(args.candidate)[0].stat().st_size:  # halved
         print(
             f"{args.shipped}: weights stored in float16 (over {SHIPPED_FILE_LIMIT_BYTES // 2**20} MiB in float32): measure it again "
             f"(python -m training.evaluate --model {args.shipped} --write-metadata, or scripts/after_promotion.sh)"

@@ -42,9 +42,14 @@ def ratio(times: dict[str, list[float]], numerator: str, denominator: str) -> di
     return {"median": round(statistics.median(ratios), 3), "range": [round(ratios[0], 3), round(ratios[-1], 3)]}
 
 
+_ALLOCATOR_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "LD_PRELOAD")
+
+
 def machine() -> dict[str, object]:
-    """What the reader needs to judge a figure: cores and the 1-minute load average when it was taken."""
-    return {"cpu_count": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 2)}
+    """What the reader needs to judge a figure: cores, the 1-minute load average when it was taken, and the memory
+    allocator's settings (eager PyTorch on CPU spends much of its time allocating activation-sized buffers)."""
+    allocator = {name: os.environ[name] for name in _ALLOCATOR_SETTINGS if name in os.environ}
+    return {"cpu_count": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 2), "allocator": allocator or "default"}
 
 
 def run_per_model(description: str, benchmark: str, models: dict[str, tuple], measure: Callable[..., dict], repeats: int) -> None:

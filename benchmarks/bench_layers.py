@@ -3,8 +3,11 @@
     python -m benchmarks.bench_layers [--threads 2] [--repeats 7]
 
 Shapes: 64→64 channels, 3×3, padding 1, batch 64, 32×32 and 56×56, B = 2 and 2.5. "ours_compiled" is the same
-layer under torch.compile (what training uses; its warm-up, the compilation, is timed separately). Every round runs
-each variant once; ratios are the median of the per-round ratios with their range.
+layer under torch.compile (what training uses; its warm-up, the compilation, is timed separately); at B = 2,
+"ours_unfused" is the eager layer without its fused autograd node (plain autograd of the same formula). Every round
+runs each variant once; ratios are the median of the per-round ratios with their range. Run it once more with
+``MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=17179869184`` (glibc keeps freed buffers instead of handing
+them back to the system) to see how much of the eager overhead is the allocator; the JSON says which settings ran.
 """
 
 from __future__ import annotations
@@ -21,6 +24,12 @@ from torch import nn
 from bcos_core.layers import BcosConv2d
 
 from ._timing import interleaved_seconds, machine, ratio
+
+
+class _Unfused(BcosConv2d):
+    """The eager layer without its fused B = 2 autograd node."""
+
+    _fuses_eagerly = False
 
 
 def _fwd_bwd(layer: nn.Module, x: torch.Tensor):
@@ -46,6 +55,8 @@ def main() -> None:
             ours = BcosConv2d(64, 64, 3, padding=1, b=b)
             reference = bcos.modules.BcosConv2d(64, 64, 3, padding=1, b=b)
             reference.linear.weight.data.copy_(ours.weight.data)
+            unfused = _Unfused(64, 64, 3, padding=1, b=b)
+            unfused.weight.data.copy_(ours.weight.data)
             compiled = torch.compile(ours)
             started = time.perf_counter()
             _fwd_bwd(compiled, x)()
@@ -56,6 +67,7 @@ def main() -> None:
                     "ours": _fwd_bwd(ours, x),
                     "ours_compiled": _fwd_bwd(compiled, x),
                     "reference": _fwd_bwd(reference, x),
+                    **({"ours_unfused": _fwd_bwd(unfused, x)} if b == 2 else {}),
                 },
                 args.repeats,
             )
@@ -63,6 +75,8 @@ def main() -> None:
             row["ours_vs_conv2d"] = ratio(times, "ours", "conv2d")
             row["ours_compiled_vs_conv2d"] = ratio(times, "ours_compiled", "conv2d")
             row["ours_vs_reference"] = ratio(times, "ours", "reference")
+            if "ours_unfused" in times:
+                row["ours_unfused_vs_conv2d"] = ratio(times, "ours_unfused", "conv2d")
             row["compile_warmup_s"] = round(compile_s, 1)
             results.append(row)
     print(

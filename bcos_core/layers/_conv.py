@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ._fused_conv import FusedBcosConvB2, squared_patch_sums
 from ._mode import DynamicModule
 from ._scaling import bcos_scale, max_out_reduce
 
@@ -54,25 +55,34 @@ class BcosConv2d(DynamicModule):
         self.weight = nn.Parameter(torch.empty(out_channels * max_out, in_channels // groups, *self.kernel_size))
         nn.init.kaiming_normal_(self.weight, mode="fan_out", nonlinearity="relu")
 
+    @property
+    def _fuses_eagerly(self) -> bool:
+        """Whether the eager forward can be one :class:`FusedBcosConvB2` node (B = 2, one group, no dilation or MaxOut)."""
+        return self.b == 2 and self.max_out == 1 and self.groups == 1 and self.dilation == (1, 1)
+
+    @staticmethod
+    def _runs_eagerly(x: Tensor) -> bool:
+        """Neither traced by ``torch.compile`` (Inductor fuses the plain path itself) nor under autocast (the fused
+        node's backward expects the dtypes it saw)."""
+        return not torch.compiler.is_compiling() and not torch.is_autocast_enabled(x.device.type)
+
     def normalized_weight(self) -> Tensor:
         """The unit-norm weight ŵ actually applied (one row per output unit and MaxOut piece)."""
         return self.weight / torch.linalg.vector_norm(self.weight, dim=(1, 2, 3), keepdim=True)
 
     def forward(self, x: Tensor) -> Tensor:
-        linear = F.conv2d(x, self.normalized_weight(), None, self.stride, self.padding, self.dilation, self.groups)
-        linear = max_out_reduce(linear, self.max_out, dim=1)
-        output = linear if self.b == 1 else bcos_scale(linear, self.patch_norms(x), self.b, self.detach_dynamics)
+        if self._fuses_eagerly and not self.detach_dynamics and self._runs_eagerly(x):
+            output = FusedBcosConvB2.apply(x, self.normalized_weight(), self.stride, self.padding)
+        else:
+            linear = F.conv2d(x, self.normalized_weight(), None, self.stride, self.padding, self.dilation, self.groups)
+            linear = max_out_reduce(linear, self.max_out, dim=1)
+            output = linear if self.b == 1 else bcos_scale(linear, self.patch_norms(x), self.b, self.detach_dynamics)
         return self.emit(output if self.layer_scale == 1.0 else output / self.layer_scale)
 
     def patch_norms(self, x: Tensor) -> Tensor:
         """‖x‖ of every (zero-padded) input patch, one value per group, broadcastable to the output."""
         if self.dilation == (1, 1):
-            # Σ_c x² per pixel, then a box sum over the patch. x.square().sum() measured 2–4× faster than a fused
-            # vector_norm over the channel dimension (a strided reduction) on a 2-core AVX2 machine, forward + backward
-            grouped = x.unflatten(1, (self.groups, -1)) if self.groups > 1 else x
-            channel_sums = grouped.square().sum(2 if self.groups > 1 else 1, keepdim=self.groups == 1)
-            patch_size = self.kernel_size[0] * self.kernel_size[1]
-            sums = F.avg_pool2d(channel_sums, self.kernel_size, self.stride, self.padding) * patch_size
+            sums = squared_patch_sums(x, self.kernel_size, self.stride, self.padding, self.groups)
         else:
             ones = torch.ones(self.groups, self.in_channels // self.groups, *self.kernel_size, dtype=x.dtype, device=x.device)
             sums = F.conv2d(x * x, ones, None, self.stride, self.padding, self.dilation, self.groups)

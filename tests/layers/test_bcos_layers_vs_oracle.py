@@ -115,3 +115,48 @@ def test_layer_scale_matches_oracle_with_scale(b) -> None:
         reference = bcos.modules.BcosConv2dWithScale(4, 6, 3, 1, 1, b=b, max_out=2, scale=scale)
     reference.linear.weight.data.copy_(ours.weight.data)
     _compare(ours, reference, torch.randn(2, 4, 7, 7), bcos.explanation_mode(reference))
+
+
+class _PlainPathConv(BcosConv2d):
+    """The layer without the eager fused node: plain autograd of the same formula."""
+
+    _fuses_eagerly = False
+
+
+@pytest.mark.parametrize("stride, padding, kernel_size", [(1, 1, 3), (2, 1, 3), (2, 0, 3), (1, 0, 1), (2, 0, 1)])
+def test_eager_fused_b2_node_equals_plain_autograd(stride, padding, kernel_size) -> None:
+    """The fused B = 2 node (conv, patch norm and scale in one backward) gives the plain path's output, input and
+    weight gradients, and its own derivatives pass gradcheck and gradgradcheck (second derivatives via create_graph)."""
+    fused = BcosConv2d(5, 7, kernel_size, stride, padding, b=2.0)
+    plain = _PlainPathConv(5, 7, kernel_size, stride, padding, b=2.0)
+    plain.weight.data.copy_(fused.weight.data)
+    x = torch.randn(3, 5, 9, 9, requires_grad=True)
+    outputs, grads = [], []
+    for layer in (fused, plain):
+        y = layer(x)
+        outputs.append(y)
+        grads.append(torch.autograd.grad((y**2).sum(), (x, layer.weight)))
+    assert type(outputs[0].grad_fn).__name__ == "FusedBcosConvB2Backward" and type(outputs[1].grad_fn).__name__ != "FusedBcosConvB2Backward"
+    assert relative_error(outputs[0], outputs[1]) <= 1e-6
+    for fast, reference in zip(*grads, strict=True):
+        assert relative_error(fast, reference) <= 1e-5
+    small = BcosConv2d(2, 3, kernel_size, stride, padding, b=2.0).double()
+    x64 = torch.randn(2, 2, 4, 4, dtype=torch.double, requires_grad=True)
+    assert torch.autograd.gradcheck(small, (x64,), fast_mode=True)
+    assert torch.autograd.gradgradcheck(small, (x64,), fast_mode=True)
+    # with create_graph the gradient comes from another branch of the backward pass: the same values
+    once = torch.autograd.grad((small(x64) ** 2).sum(), x64)[0]
+    recorded = torch.autograd.grad((small(x64) ** 2).sum(), x64, create_graph=True)[0]
+    assert recorded.grad_fn is not None and relative_error(recorded, once) <= 1e-12
+
+
+def test_fused_node_is_not_used_where_it_does_not_apply() -> None:
+    """Explanation mode, MaxOut, groups and autocast take the plain path (their own tests check its values)."""
+    x = torch.randn(2, 4, 8, 8, requires_grad=True)
+    layer = BcosConv2d(4, 6, 3, padding=1, b=2.0)
+    with explanation_mode(layer):
+        assert type(layer(x).grad_fn).__name__ != "FusedBcosConvB2Backward"
+    for other in (BcosConv2d(4, 6, 3, padding=1, max_out=2), BcosConv2d(4, 6, 3, padding=1, groups=2), BcosConv2d(4, 6, 3, b=2.5)):
+        assert type(other(x).grad_fn).__name__ != "FusedBcosConvB2Backward"
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert type(layer(x).grad_fn).__name__ != "FusedBcosConvB2Backward"

@@ -28,6 +28,12 @@ def squared_patch_sums(x: Tensor, kernel_size: _PAIR, stride: _PAIR, padding: _P
     return F.avg_pool2d(channel_sums, kernel_size, stride, padding) * (kernel_size[0] * kernel_size[1])
 
 
+def _linear_and_norm(x: Tensor, weight: Tensor, stride: _PAIR, padding: _PAIR) -> tuple[Tensor, Tensor]:
+    """lin = conv(x, ŵ) and the patch norm n = sqrt(Σ_patch x² + 1e-6) (B-cos v2's epsilon), one group, no dilation."""
+    linear = F.conv2d(x, weight, None, stride, padding)
+    return linear, (squared_patch_sums(x, tuple(weight.shape[2:]), stride, padding) + 1e-6).sqrt()
+
+
 class FusedBcosConvB2(torch.autograd.Function):
     """y = lin·|lin|/n with lin = conv(x, ŵ) and n = sqrt(Σ_patch x² + 1e-6): B = 2, one group, no dilation or MaxOut.
 
@@ -38,8 +44,7 @@ class FusedBcosConvB2(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x: Tensor, weight: Tensor, stride: _PAIR, padding: _PAIR) -> Tensor:  # type: ignore[override]
-        linear = F.conv2d(x, weight, None, stride, padding)
-        norm = (squared_patch_sums(x, tuple(weight.shape[2:]), stride, padding) + 1e-6).sqrt()
+        linear, norm = _linear_and_norm(x, weight, stride, padding)
         scale = linear.abs().div_(norm)  # |cos|, kept for the backward pass: two passes fewer there, one map more memory
         ctx.save_for_backward(x, weight, linear, norm, scale)
         ctx.stride, ctx.padding = stride, padding
@@ -77,8 +82,7 @@ def _differentiable_gradients(
 ) -> tuple[Tensor | None, Tensor | None]:
     """The input and weight gradients by autograd of the written-out formula, recording a graph (second derivatives)."""
     with torch.enable_grad():
-        linear = F.conv2d(x, weight, None, stride, padding)
-        norm = (squared_patch_sums(x, tuple(weight.shape[2:]), stride, padding) + 1e-6).sqrt()
+        linear, norm = _linear_and_norm(x, weight, stride, padding)
         output = linear * linear.abs() / norm
         wanted = [tensor for tensor, needed in ((x, needs_x), (weight, needs_weight)) if needed]
         grads = iter(torch.autograd.grad(output, wanted, grad, create_graph=True))

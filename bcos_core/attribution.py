@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 from .attention import attention_blocks, attention_rollout
 from .explain import explain_classes
-from .layers import running_statistics
+from .layers import fold_mirror_pass, running_statistics
 from .localisation import AttributionFn
 
 BCOS = "B-cos contributions"
@@ -69,14 +69,15 @@ def _integrated_gradients(model: nn.Module, steps: int = 20):
 
 
 def _grad_cam(model: nn.Module):
-    """Grad-CAM on the features entering the classifier, upsampled (bilinear) to the input size."""
+    """Grad-CAM on the features entering the classifier, upsampled (bilinear) to the input size; a mirror-averaging
+    model's two passes each get their map, the mirror pass's mirrored back and added."""
     from captum.attr import LayerAttribution, LayerGradCam
 
     method = LayerGradCam(model, model.classifier)
 
     def attribute(x: Tensor, target: Tensor) -> Tensor:
         cam = method.attribute(x, target=target, attribute_to_layer_input=True, relu_attributions=True)
-        return LayerAttribution.interpolate(cam, tuple(x.shape[-2:]), interpolate_mode="bilinear")
+        return LayerAttribution.interpolate(fold_mirror_pass(cam, len(x)), tuple(x.shape[-2:]), interpolate_mode="bilinear")
 
     return attribute
 

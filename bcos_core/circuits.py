@@ -28,6 +28,7 @@ from .layers import (
     channel_maps,
     circuit_layers,
     explanation_mode,
+    fold_mirror_pass,
     forward_through,
     forward_to,
     running_statistics,
@@ -149,8 +150,14 @@ def layers_below(model: nn.Module, target_layer: str | None = None) -> list[str]
 
 
 def _channels_first(output: Tensor, module: nn.Module) -> Tensor:
-    """One image's layer output with channels first: (C, H, W) (a ViT's tokens as their grid, a vector as 1×1 maps)."""
+    """One image's layer output with channels first: (C, H, W) (a ViT's tokens as their grid, a vector as 1×1 maps);
+    a mirror-averaging model's own pass."""
     return channel_maps(output, module.channel_dim)[0]
+
+
+def _summed_channels_first(contributions: Tensor, module: nn.Module) -> Tensor:
+    """One image's contributions at a layer, channels first (C, H, W), summed over a mirror-averaging model's passes."""
+    return fold_mirror_pass(channel_maps(contributions, module.channel_dim), 1)[0]
 
 
 def _checked_cuts(model: nn.Module, layers: Sequence[str]) -> None:
@@ -229,7 +236,7 @@ def explain_channels_of_layers(model: nn.Module, image: Tensor, layers: Sequence
                 layer=name,
                 value=float(score.detach()),
                 bias=bias,
-                contributions=_channels_first(contributions, modules[name]),
+                contributions=_summed_channels_first(contributions, modules[name]),
                 activations=_channels_first(output, modules[name]),
                 constant_terms={term: value for term, value in term_values.items() if term not in inside[name]},
             )
@@ -257,7 +264,7 @@ def explain_circuit(model: nn.Module, image: Tensor, target: Target, layers: Seq
         }
         totals, nodes = {}, {}
         for name, grad in zip(layers, grads):
-            per_channel = _channels_first(grad * outputs[name].detach(), modules[name])
+            per_channel = _summed_channels_first(grad * outputs[name].detach(), modules[name])
             totals[name] = per_channel.flatten(1).sum(1)
             activation = _channels_first(outputs[name].detach(), modules[name])
             activation = activation.flatten(1).sum(1)
@@ -279,7 +286,7 @@ def explain_circuit(model: nn.Module, image: Tensor, target: Target, layers: Seq
             )
             lower_output = outputs[lower].detach()
             for row, channel in enumerate(channels):
-                per_channel = _channels_first(lower_grads[row] * lower_output, modules[lower])
+                per_channel = _summed_channels_first(lower_grads[row] * lower_output, modules[lower])
                 inputs[(upper, channel)] = per_channel.flatten(1).sum(1)
                 node_terms[(upper, channel)] = sum(
                     float((g[row] * terms[name].detach()).double().sum()) for name, g in zip(between, term_grads)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-from .layers import explanation_mode, forward_through, forward_to, running_statistics, tracking_constant_terms
+from .layers import explanation_mode, forward_through, forward_to, passes_side_by_side, running_statistics, tracking_constant_terms
 
 
 @dataclass(frozen=True)
@@ -165,14 +165,17 @@ def predicted_layer_maps(model: nn.Module, images: Tensor, layers: Sequence[str]
     In explanation mode the logit is linear in the output of every layer that cuts the network in two
     (:func:`bcos_core.layers.circuit_layers`), and the gradient of the top logit with respect to that output is the
     map W_L(x) that multiplies it, as W(x) multiplies the input. One forward and one backward pass for all layers.
+    A mirror-averaging model's layer tensors hold each image's two passes side by side, (N, 2·C, …).
     """
     x = images.detach().float().clone().requires_grad_(True)
     with running_statistics(model), explanation_mode(model), torch.enable_grad():
         logits, outputs = forward_through(model, x, layers)
         top = logits.detach().argmax(1, keepdim=True)
         gradients = torch.autograd.grad(logits.gather(1, top).sum(), [x, *outputs.values()])
-    tensors = {"input": x, **outputs}
-    return logits.detach(), {name: (tensor.detach(), gradient) for (name, tensor), gradient in zip(tensors.items(), gradients)}
+    maps = {"input": (x.detach(), gradients[0])}
+    for (name, output), gradient in zip(outputs.items(), gradients[1:]):
+        maps[name] = (passes_side_by_side(output.detach(), len(x)), passes_side_by_side(gradient, len(x)))
+    return logits.detach(), maps
 
 
 def _resolve_targets(targets: Sequence[int] | str, logits: Tensor) -> list[int]:

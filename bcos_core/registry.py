@@ -210,6 +210,8 @@ def _toml_value(value: Any) -> str:
         return "[" + ", ".join(_toml_value(item) for item in value) + "]"
     if isinstance(value, dict):  # an inline table such as arch_kwargs
         return "{ " + ", ".join(f"{key} = {_toml_value(item)}" for key, item in value.items()) + " }"
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"only strings, numbers, lists and tables can be updated, not {type(value).__name__}")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if not isinstance(value, int | float):
+        raise TypeError(f"only strings, numbers, booleans, lists and tables can be updated, not {type(value).__name__}")
     return repr(value)

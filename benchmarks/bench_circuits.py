@@ -3,7 +3,7 @@
     python -m benchmarks.bench_circuits [--threads 2] [--repeats 7]
 
 Library, on the shipped default model and a sample photo, interleaved per round: one class explained to the pixels
-(``explain``), one class by the 256 channels of a layer (``explain_channels``), and a three-layer circuit with the top
+(``explain``), one class by the channels of ``block3.conv1`` (``explain_channels``), and a three-layer circuit with the top
 8 channels per layer (``explain_circuit``: 3 backward passes). Dashboard (Streamlit's AppTest, in-process as on the
 server): the class page rerun after choosing another layer for the panel (the panel's own work: its channel
 contributions and up to 8 tiles of contribution maps and top images), and after choosing another class (the class's

@@ -21,11 +21,14 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import bcos_core
 from bcos_core.layers import explanation_mode, running_statistics
+from bcos_core import registry
 from bcos_core.zoo import random_model
 
 from ._timing import interleaved_seconds, ratio, run_per_model
 
-MODELS = {"default": ("bcos_fastnet_cifar10", 32), "resnet50": ("bcos_resnet50_imagenet", 224)}
+_DEFAULT = registry.get_entry(registry.default_model())
+# the shipped default's architecture as registered (its widths and mirror averaging), and ResNet-50
+MODELS = {"default": (_DEFAULT.arch, 32, _DEFAULT.arch_kwargs), "resnet50": ("bcos_resnet50_imagenet", 224, {})}
 
 
 def _forward(model, x: torch.Tensor) -> None:
@@ -41,8 +44,8 @@ def _flops(fn) -> int:
     return counter.get_total_flops()
 
 
-def _measure(arch: str, size: int, repeats: int) -> dict:
-    model = random_model(arch)
+def _measure(arch: str, size: int, arch_kwargs: dict, repeats: int) -> dict:
+    model = random_model(arch, **arch_kwargs)
     image = torch.rand(3, size, size)
     x = torch.cat([image, 1 - image])
     variants = {
@@ -56,6 +59,7 @@ def _measure(arch: str, size: int, repeats: int) -> dict:
     bound = (median["forward"] + 10 * (median["one_class"] - median["forward"])) / median["one_class"]
     return {
         "model": arch,
+        "arch_kwargs": arch_kwargs,
         "input_px": size,
         **{f"{name}_ms": round(1000 * value, 1) for name, value in median.items()},
         "ten_vs_one": ratio(times, "ten_classes", "one_class"),

@@ -141,6 +141,8 @@ def test_update_entry_rewrites_only_the_named_fields(registry_copy) -> None:
     changed = [(old, new) for old, new in zip(before, after) if old != new]
     assert len(before) == len(after) and [new for _, new in changed] == [f'sha256 = "{"ab" * 32}"', "accuracy = 0.5"]
     assert registry.get_entry("cifar10_bfamily_b1.5").accuracy == 0.5 and registry.get_entry("cifar10_bfamily_b1.0").accuracy != 0.5
+    registry.update_entry("cifar10_bfamily_b1.5", arch_kwargs={"b": 1.5, "widths": [8, 16], "mirror_average": True})
+    assert registry.get_entry("cifar10_bfamily_b1.5").arch_kwargs == {"b": 1.5, "widths": [8, 16], "mirror_average": True}
     with pytest.raises(KeyError, match="no fields"):
         registry.update_entry("cifar10_bfamily_b1.5", colour="red")
     with pytest.raises(KeyError, match="not a registered model"):

@@ -27,6 +27,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 _EXPLAINED_MODULE_IDS: ContextVar[frozenset[int]] = ContextVar("bcos_explained_module_ids", default=frozenset())
@@ -85,6 +86,33 @@ def channel_maps(output: Tensor, channel_dim: int) -> Tensor:
     moved = output.movedim(channel_dim, 1)
     side = math.isqrt(moved.shape[2]) if moved.dim() == 3 else 0
     return moved.unflatten(2, (side, side)) if moved.dim() == 3 and side * side == moved.shape[2] else moved
+
+
+def reads_layers_only() -> bool:
+    """True inside a :func:`forward_to` request: the pass ends at a layer and no model output is computed, so a model
+    may leave out work that only its output needs (a mirror-averaging classifier's mirror pass: the layers read are
+    those of the images' own pass)."""
+    capture = _CAPTURE.get()
+    return capture is not None and capture.stop
+
+
+def fold_mirror_pass(maps: Tensor, images: int) -> Tensor:
+    """(images, C, *grid) maps of a quantity that adds up over passes (contributions), from a forward pass over
+    ``images`` images. A mirror-averaging model's whole pass (:func:`forward_through`, Captum's hooks) has 2·images
+    rows, the images' own pass and then their mirror images'; each image's mirror rows are mirrored back onto its grid
+    and added, so sums over channels and positions stay exact. Maps with one row per image come back unchanged."""
+    if len(maps) == images:
+        return maps
+    if len(maps) != 2 * images:
+        raise ValueError(f"{len(maps)} rows for {images} images: neither one pass nor an image and its mirror image")
+    own, mirrored = maps.chunk(2)
+    return own + mirrored.flip(-1)
+
+
+def passes_side_by_side(rows: Tensor, images: int) -> Tensor:
+    """(images, 2·C, …) from a mirror-averaging model's (2·images, C, …) rows: each image's two passes as one vector
+    (for a cosine over everything its logit depends on). Rows with one per image come back unchanged."""
+    return rows if len(rows) == images else torch.cat(rows.chunk(2), dim=1)
 
 
 class DynamicModule(OutputEmitter):

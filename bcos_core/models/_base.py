@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
-from ..layers import BatchNormUncentered2d, DetachablePositionNorm2d, LogitLayer
+from ..layers import BatchNormUncentered2d, DetachablePositionNorm2d, LogitLayer, reads_layers_only
 
 NormFactory = type[nn.Module]
 
@@ -28,22 +29,35 @@ class BcosClassifier(nn.Module):
 
     Subclasses provide ``forward_features`` (trunk) and ``classifier`` (a 1×1 B-cos conv applied before
     global average pooling, so that class evidence is per location) and set ``logit_layer``.
+
+    With ``mirror_average`` the class evidence is the mean over the image and its mirror image (left–right), which
+    the trunk sees as one batch of 2N rows, the images' own pass first; the mean of two dynamic linear maps is one, so
+    explanations stay exact. A request that only reads layers (:func:`bcos_core.layers.forward_to`: neurons, the
+    neuron index) runs the images' own pass alone; tools that read layers of the whole pass (circuits, per-layer
+    alignment) combine its rows with :func:`bcos_core.layers.fold_mirror_pass`.
     """
 
     classifier: nn.Module
     logit_layer: LogitLayer
     num_classes: int
+    mirror_average: bool = False
 
     def forward_features(self, x: Tensor) -> Tensor:
         raise NotImplementedError
 
-    def forward_head(self, features: Tensor) -> Tensor:
+    def class_evidence(self, features: Tensor) -> Tensor:
+        """(N, classes) evidence before the logit layer: the classifier's output averaged over positions."""
         out = self.classifier(features)
-        out = out.mean(dim=(2, 3)) if out.dim() == 4 else out
-        return self.logit_layer(out)
+        return out.mean(dim=(2, 3)) if out.dim() == 4 else out
+
+    def forward_head(self, features: Tensor) -> Tensor:
+        return self.logit_layer(self.class_evidence(features))
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.forward_head(self.forward_features(x))
+        if not self.mirror_average or reads_layers_only():
+            return self.forward_head(self.forward_features(x))
+        evidence = self.class_evidence(self.forward_features(torch.cat([x, x.flip(-1)])))
+        return self.logit_layer(evidence.unflatten(0, (2, -1)).mean(0))
 
     @property
     def logit_bias(self) -> float:

@@ -80,8 +80,10 @@ class BcosFastNet(BcosClassifier):
         widths: tuple[int, int, int, int] = (32, 64, 256, 256),
         norm: str = "bnu",
         max_out: int = 1,
+        mirror_average: bool = False,
     ) -> None:
         super().__init__()
+        self.mirror_average = mirror_average
         stem, w1, w2, w3 = widths
         self.stem = BcosConv2d(6, stem, 3, padding=1, b=b, max_out=max_out)
         self.stem_norm = make_norm(norm, stem)
@@ -114,8 +116,15 @@ def bcos_vgg9_nomaxout(*, b: float = 2.0, num_classes: int = 10, v1_scales: bool
 
 @register_architecture("bcos_fastnet_cifar10", dataset="cifar10", input_size=32)
 def bcos_fastnet(
-    *, b: float = 2.0, num_classes: int = 10, widths: tuple[int, int, int, int] = (32, 64, 256, 256), norm: str = "bnu", max_out: int = 1
+    *,
+    b: float = 2.0,
+    num_classes: int = 10,
+    widths: tuple[int, int, int, int] = (32, 64, 256, 256),
+    norm: str = "bnu",
+    max_out: int = 1,
+    mirror_average: bool = False,
 ) -> BcosFastNet:
     """Our CPU-friendly CIFAR network (the shipped default model's architecture; ``max_out`` 2 for the B family,
-    since without MaxOut a B = 1 network is linear)."""
-    return BcosFastNet(num_classes, b, tuple(widths), norm, max_out)
+    since without MaxOut a B = 1 network is linear; ``mirror_average``: logits averaged over the image and its
+    mirror image, twice the compute)."""
+    return BcosFastNet(num_classes, b, tuple(widths), norm, max_out, mirror_average)

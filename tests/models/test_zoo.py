@@ -12,11 +12,17 @@ from bcos_core.models import get_spec, list_architectures
 from bcos_core.zoo import random_model
 
 
-@pytest.fixture(scope="module", params=list_architectures())
+MIRRORED = "bcos_fastnet_cifar10 (mirror_average)"
+
+
+@pytest.fixture(scope="module", params=[*list_architectures(), MIRRORED])
 def model_and_image(request):
     name = request.param
-    size = 32 if get_spec(name).dataset == "cifar10" else 64  # fully convolutional: small inputs keep tests fast
-    model = random_model(name)
+    if name == MIRRORED:
+        model, size = random_model("bcos_fastnet_cifar10", mirror_average=True), 32
+    else:
+        size = 32 if get_spec(name).dataset == "cifar10" else 64  # fully convolutional: small inputs keep tests fast
+        model = random_model(name)
     image = torch.rand(3, size, size)
     return name, model, torch.cat([image, 1 - image])
 

@@ -1,0 +1,62 @@
+"""Make a mirror-averaging copy of a trained model: the same weights, logits averaged over the image and its mirror image.
+
+    python -m training.mirror runs/<run>/model runs/<run>_mirror/model
+    python -m training.evaluate --model runs/<run>_mirror/model.safetensors --write-metadata --compile off
+
+Averaging over left–right mirroring (airbench's test-time flip, built into the model) costs a second pass of the
+trunk and keeps every explanation exact: the mean of two dynamic linear maps is one. The copy's metadata keeps the
+single pass's accuracy as ``single_pass_test_accuracy`` and drops the rest of the measured metrics, which belonged to
+the single pass, so the copy must be evaluated before promotion.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from bcos_core.checkpoints import CheckpointError, checkpoint_paths, read_metadata
+from bcos_core.files import atomic_write_bytes
+from bcos_core.models import BcosClassifier, build_model
+
+
+def write_mirrored(source: str | Path, target: str | Path) -> Path:
+    """Write ``target`` (.safetensors + .json): ``source``'s weights with ``mirror_average`` set; returns its weights path."""
+    metadata = read_metadata(source)
+    if metadata.arch_kwargs.get("mirror_average"):
+        raise ValueError(f"{source} already averages over mirror images")
+    metadata.arch_kwargs = {**metadata.arch_kwargs, "mirror_average": True}
+    try:
+        model = build_model(metadata.arch, **metadata.arch_kwargs)
+    except TypeError as error:
+        raise ValueError(f"{metadata.arch} cannot average over mirror images ({error})") from None
+    if not isinstance(model, BcosClassifier):
+        raise ValueError(f"{metadata.arch} is not a B-cos classifier")
+    single = metadata.metrics.get("test_accuracy")
+    metadata.metrics = {"single_pass_test_accuracy": single} if single is not None else {}
+    source_weights, _ = checkpoint_paths(source)
+    target_weights, target_meta = checkpoint_paths(target)
+    target_weights.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(target_weights, source_weights.read_bytes())
+    atomic_write_bytes(target_meta, json.dumps(asdict(metadata), indent=2).encode())
+    return target_weights
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("source", help="trained model (path without or with .safetensors)")
+    parser.add_argument("target", help="where to write the mirror-averaging copy")
+    args = parser.parse_args(argv)
+    try:
+        written = write_mirrored(args.source, args.target)
+    except (CheckpointError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {written}; evaluate it with: python -m training.evaluate --model {written} --write-metadata --compile off")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -20,8 +20,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 import bcos_core
-from bcos_core.layers import explanation_mode, running_statistics
 from bcos_core import registry
+from bcos_core.layers import explanation_mode, running_statistics
 from bcos_core.zoo import random_model
 
 from ._timing import interleaved_seconds, ratio, run_per_model

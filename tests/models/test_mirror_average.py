@@ -41,7 +41,8 @@ def test_logits_are_the_mean_over_the_image_and_its_mirror_image(plain_and_mirro
     plain, mirrored = plain_and_mirrored
     x = _encoded(0, 4)
     with torch.no_grad():
-        expected = plain.logit_layer((plain.class_evidence(plain.forward_features(x)) + plain.class_evidence(plain.forward_features(x.flip(-1)))) / 2)
+        evidence = [plain.class_evidence(plain.forward_features(view)) for view in (x, x.flip(-1))]
+        expected = plain.logit_layer((evidence[0] + evidence[1]) / 2)
         _assert_close(mirrored(x), expected)
         _assert_close(mirrored(x.flip(-1)), mirrored(x))
 
@@ -102,7 +103,8 @@ def test_layer_alignment_covers_both_passes(plain_and_mirrored) -> None:
     assert all(c.shape == (3,) and bool(((c >= -1) & (c <= 1)).all()) for c in cosines.values())
     x = encode_images(images)
     expl = bcos_core.explain(mirrored, x[0], int(logits[0].argmax()))
-    assert float(cosines["input"][0]) == pytest.approx(float(torch.nn.functional.cosine_similarity(expl.linear_map.flatten(), x[0].flatten(), dim=0)), abs=1e-5)
+    cosine = torch.nn.functional.cosine_similarity(expl.linear_map.flatten(), x[0].flatten(), dim=0)
+    assert float(cosines["input"][0]) == pytest.approx(float(cosine), abs=1e-5)
 
 
 def test_grad_cam_gives_each_class_one_map_from_both_passes(plain_and_mirrored) -> None:

@@ -11,7 +11,6 @@ from bcos_core.layers import circuit_layers, explorable_layers
 from bcos_core.models import get_spec, list_architectures
 from bcos_core.zoo import random_model
 
-
 MIRRORED = "bcos_fastnet_cifar10 (mirror_average)"
 
 

@@ -31,7 +31,8 @@ def test_the_copy_averages_the_original_over_mirror_images(tmp_path) -> None:
     mirrored = load_model(written).model
     x = torch.rand(2, 6, 32, 32)
     with torch.no_grad():
-        expected = plain.logit_layer((plain.class_evidence(plain.forward_features(x)) + plain.class_evidence(plain.forward_features(x.flip(-1)))) / 2)
+        evidence = [plain.class_evidence(plain.forward_features(view)) for view in (x, x.flip(-1))]
+        expected = plain.logit_layer((evidence[0] + evidence[1]) / 2)
         actual = mirrored(x)
     scale = float(expected.abs().max())
     torch.testing.assert_close(actual / scale, expected / scale, atol=1e-5, rtol=1e-4)

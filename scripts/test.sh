@@ -9,5 +9,6 @@ if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -
 fi
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export BCOS_DATA_DIR="${BCOS_DATA_DIR:-$PWD/../shared/data}"
-.venv/bin/ruff check . && .venv/bin/ruff format --check .
+.venv/bin/ruff check .  # two plain commands: under set -e a failure inside an && list would not stop the script
+.venv/bin/ruff format --check .
 exec .venv/bin/python -m pytest "$@"

@@ -79,6 +79,7 @@ def model_picker() -> tuple[str, bcos_core.LoadedModel] | None:
     accuracy = meta.metrics.get("test_accuracy", meta.metrics.get("top1_reported"))
     st.sidebar.caption(
         f"{meta.arch}, B = {meta.b:g}, {len(loaded.class_names)} classes"
+        + (", logits averaged over the image and its mirror image" if meta.arch_kwargs.get("mirror_average") else "")
         + (f", accuracy {accuracy:.1%}" if accuracy and accuracy <= 1 else f", top-1 {accuracy}%" if accuracy else "")
     )
     return name, loaded

@@ -27,6 +27,7 @@ def test_class_page_readout_deep_link_and_widget() -> None:
     _assert_exact(at, "model's logit")
     assert len(at.get("plotly_chart")) >= 5  # probabilities, contribution map, overlay, evidence for and against
     assert len(_pictures(at)) >= 3 + 3  # input, model input, explanation, then one per top-3 class
+    assert any("averaged over the image and its mirror image" in c.value for c in at.sidebar.caption)  # the default's design
     assert all(url.endswith(".png") for url in _pictures(at))  # lossless: Streamlit would send arrays as JPEG
     at.slider(key="k").set_value(4).run()
     assert not at.exception
@@ -89,6 +90,7 @@ def test_neuron_page_offers_the_index_layers_and_marks_a_model_without_index() -
     other = _open("app_pages/neurons.py", model="cifar10_bfamily_b2.0")
     assert all(option.endswith("(not in the neuron index)") for option in other.selectbox(key="layer").options)
     assert any("has no neuron index" in caption.value for caption in other.caption)
+    assert not any("mirror image" in caption.value for caption in other.sidebar.caption)  # a single-pass model
 
 
 def test_b_family_page() -> None:

@@ -65,8 +65,15 @@ def save_model(model: nn.Module, path: str | os.PathLike, metadata: ModelMetadat
     weights_path.parent.mkdir(parents=True, exist_ok=True)
     metadata.library_version = __version__
     _write_weights({key: value.detach().cpu().contiguous() for key, value in model.state_dict().items()}, weights_path, metadata.arch)
-    atomic_write_bytes(meta_path, json.dumps(asdict(metadata), indent=2).encode())
+    write_metadata(meta_path, metadata)
     return weights_path
+
+
+def write_metadata(path: str | os.PathLike, metadata: ModelMetadata) -> Path:
+    """Write a model's ``<stem>.json`` atomically (its weights untouched); returns its path."""
+    _, meta_path = checkpoint_paths(path)
+    atomic_write_bytes(meta_path, json.dumps(asdict(metadata), indent=2).encode())
+    return meta_path
 
 
 def _write_weights(state: dict[str, torch.Tensor], weights_path: Path, arch: str) -> None:

@@ -142,10 +142,8 @@ def _quality(models: list, data, data_path: Path, args: argparse.Namespace) -> i
 
 def _record_accuracy(model: str, report: dict) -> None:
     """Write the measured accuracy into the model's metadata (``metrics.test_accuracy``), atomically."""
-    from dataclasses import asdict
-
     from bcos_core import registry
-    from bcos_core.checkpoints import checkpoint_paths, read_metadata
+    from bcos_core.checkpoints import read_metadata, write_metadata
 
     path = registry.get_entry(model).weights_path if registry.is_registered(model) else Path(model)
     metadata = read_metadata(path)
@@ -154,7 +152,7 @@ def _record_accuracy(model: str, report: dict) -> None:
         test_images=report["num_images"],
         test_data="CIFAR-10 test split, JPEG copy (not bit-identical to the official batches)",
     )
-    atomic_write_bytes(checkpoint_paths(path)[1], json.dumps(asdict(metadata), indent=2).encode())
+    write_metadata(path, metadata)
     if registry.is_registered(model):
         registry.update_entry(model, accuracy=round(report["accuracy"], 4))
 

@@ -12,14 +12,12 @@ the single pass, so the copy must be evaluated before promotion.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
-from bcos_core.checkpoints import CheckpointError, checkpoint_paths, read_metadata
+from bcos_core.checkpoints import CheckpointError, checkpoint_paths, read_metadata, write_metadata
 from bcos_core.files import atomic_write_bytes
-from bcos_core.models import BcosClassifier, build_model
+from bcos_core.models import build_model
 
 
 def write_mirrored(source: str | Path, target: str | Path) -> Path:
@@ -29,18 +27,16 @@ def write_mirrored(source: str | Path, target: str | Path) -> Path:
         raise ValueError(f"{source} already averages over mirror images")
     metadata.arch_kwargs = {**metadata.arch_kwargs, "mirror_average": True}
     try:
-        model = build_model(metadata.arch, **metadata.arch_kwargs)
+        build_model(metadata.arch, **metadata.arch_kwargs)  # only architectures that take the option build
     except TypeError as error:
         raise ValueError(f"{metadata.arch} cannot average over mirror images ({error})") from None
-    if not isinstance(model, BcosClassifier):
-        raise ValueError(f"{metadata.arch} is not a B-cos classifier")
     single = metadata.metrics.get("test_accuracy")
     metadata.metrics = {"single_pass_test_accuracy": single} if single is not None else {}
     source_weights, _ = checkpoint_paths(source)
-    target_weights, target_meta = checkpoint_paths(target)
+    target_weights, _ = checkpoint_paths(target)
     target_weights.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(target_weights, source_weights.read_bytes())
-    atomic_write_bytes(target_meta, json.dumps(asdict(metadata), indent=2).encode())
+    write_metadata(target, metadata)
     return target_weights
 
 

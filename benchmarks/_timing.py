@@ -9,6 +9,8 @@ import statistics
 import time
 from collections.abc import Callable
 
+import torch
+
 
 def median_seconds(fn: Callable[[], object], repeats: int = 5, warmup: int = 2) -> float:
     for _ in range(warmup):
@@ -52,11 +54,16 @@ def machine() -> dict[str, object]:
     return {"cpu_count": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 2), "allocator": allocator or "default"}
 
 
+def print_report(benchmark: str, figures: dict[str, object], before: dict[str, object] | None = None) -> None:
+    """Print one benchmark's JSON report: its figures after the torch thread count and the machine's state (``before``:
+    ``machine()`` taken before the measurement, printed beside the state now), so every figure is read with its load."""
+    state = {"before": before, "after": machine()} if before is not None else machine()
+    print(json.dumps({"benchmark": benchmark, "threads": torch.get_num_threads(), **state, **figures}, indent=2))
+
+
 def run_per_model(description: str, benchmark: str, models: dict[str, tuple], measure: Callable[..., dict], repeats: int) -> None:
     """The command line of a benchmark measured per model (``--threads``, ``--repeats``, ``--models``): runs
     ``measure(*models[name], repeats)`` for each chosen model and prints one JSON report with the machine load."""
-    import torch
-
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=repeats)
@@ -65,5 +72,4 @@ def run_per_model(description: str, benchmark: str, models: dict[str, tuple], me
     torch.set_num_threads(args.threads)
     before = machine()
     results = [measure(*models[name], args.repeats) for name in args.models.split(",")]
-    report = {"benchmark": benchmark, "threads": args.threads, "repeats": args.repeats, "before": before, "after": machine()}
-    print(json.dumps({**report, "models": results}, indent=2))
+    print_report(benchmark, {"repeats": args.repeats, "models": results}, before)

@@ -7,20 +7,18 @@ Uses Streamlit's AppTest (the script runs in-process, as on the server); a brows
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from pathlib import Path
 
-import torch
 from streamlit.testing.v1 import AppTest
 
-from ._timing import median_seconds
+from ._timing import machine, median_seconds, print_report
 
 ENTRY = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 
 
 def main() -> None:
+    before = machine()
     start = time.perf_counter()
     at = AppTest.from_file(ENTRY, default_timeout=300).run()
     cold = time.perf_counter() - start
@@ -38,20 +36,16 @@ def main() -> None:
     at.switch_page("app_pages/neurons.py").run()
     channels = iter(range(1, 40))
     neuron = median_seconds(lambda: at.selectbox(key="ch").set_value(next(channels)).run(), repeats=5, warmup=1)
-    print(
-        json.dumps(
-            {
-                "benchmark": "dashboard_server_time",
-                "threads": torch.get_num_threads(),
-                "load_average_1min": round(os.getloadavg()[0], 2),
-                "cold_start_to_first_page_s": round(cold, 2),
-                "class_change_uncached_ms": round(1000 * uncached, 1),
-                "class_change_cached_ms": round(1000 * cached, 1),
-                "smoothing_change_ms": round(1000 * render, 1),
-                "neuron_channel_change_ms": round(1000 * neuron, 1),
-            },
-            indent=2,
-        )
+    print_report(
+        "dashboard_server_time",
+        {
+            "cold_start_to_first_page_s": round(cold, 2),
+            "class_change_uncached_ms": round(1000 * uncached, 1),
+            "class_change_cached_ms": round(1000 * cached, 1),
+            "smoothing_change_ms": round(1000 * render, 1),
+            "neuron_channel_change_ms": round(1000 * neuron, 1),
+        },
+        before,
     )
 
 

@@ -13,7 +13,6 @@ explanations, the panel and its circuit graph (switched on), nothing cached).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from pathlib import Path
@@ -26,7 +25,7 @@ import bcos_core
 from app.images import load_image
 from bcos_core.circuits import explain_channels, explain_circuit
 
-from ._timing import interleaved_seconds, machine, ratio
+from ._timing import interleaved_seconds, print_report, ratio
 
 ENTRY = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 CIRCUIT_LAYERS = ["block3.conv2", "block3.conv1", "block2.conv2"]
@@ -90,7 +89,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     library = _library(args.repeats)
     panel = _panel(min(args.repeats, 7))
-    print(json.dumps({"benchmark": "circuits", "threads": torch.get_num_threads(), **machine(), **library, **panel}, indent=1))
+    print_report("circuits", {**library, **panel})
 
 
 if __name__ == "__main__":

@@ -10,12 +10,15 @@ one batched pass). Reports the median and the worst run.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
+
+from bcos_core.zoo import DEFAULT_MODEL
+
+from ._timing import machine, print_report
 
 ENTRY = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 LAYERS = ("block1.conv2", "block2.conv2", "block3.conv1", "block3.conv2")
@@ -25,6 +28,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--neurons", type=int, default=5, help="neurons opened per layer")
     args = parser.parse_args()
+    before = machine()
     at = AppTest.from_file(ENTRY, default_timeout=300)
     at.query_params["g_layer"], at.query_params["neuron"] = LAYERS[0], "0"
     at.run()
@@ -39,18 +43,8 @@ def main() -> None:
             page_times.append(time.perf_counter() - start)
             assert not at.exception and len(at.get("image")) >= 16, at.exception
             assert at.subheader[0].value.startswith(f"{layer} · channel {channel}")
-    print(
-        json.dumps(
-            {
-                "benchmark": "neuron_gallery_page",
-                "model": "cifar10_fastnet_b2",
-                "pages": len(page_times),
-                "page_median_s": round(statistics.median(page_times), 3),
-                "page_max_s": round(max(page_times), 3),
-            },
-            indent=2,
-        )
-    )
+    figures = {"model": DEFAULT_MODEL, "pages": len(page_times), "page_median_s": round(statistics.median(page_times), 3)}
+    print_report("neuron_gallery_page", {**figures, "page_max_s": round(max(page_times), 3)}, before)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ them back to the system) to see how much of the eager overhead is the allocator;
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import time
@@ -23,7 +22,7 @@ from torch import nn
 
 from bcos_core.layers import BcosConv2d
 
-from ._timing import interleaved_seconds, machine, ratio
+from ._timing import interleaved_seconds, machine, print_report, ratio
 
 
 class _Unfused(BcosConv2d):
@@ -79,23 +78,8 @@ def main() -> None:
                 row["ours_unfused_vs_conv2d"] = ratio(times, "ours_unfused", "conv2d")
             row["compile_warmup_s"] = round(compile_s, 1)
             results.append(row)
-    print(
-        json.dumps(
-            {
-                "benchmark": "bcos_conv2d_forward_backward",
-                "batch": 64,
-                "channels": 64,
-                "threads": args.threads,
-                "repeats": args.repeats,
-                "cpu": platform.processor() or platform.machine(),
-                "torch": torch.__version__,
-                "before": before,
-                "after": machine(),
-                "results": results,
-            },
-            indent=2,
-        )
-    )
+    figures = {"batch": 64, "channels": 64, "repeats": args.repeats, "cpu": platform.processor() or platform.machine()}
+    print_report("bcos_conv2d_forward_backward", {**figures, "torch": torch.__version__, "results": results}, before)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ the output); the machine load before and after is printed with them.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -21,13 +20,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import torch
-
 from bcos_core.datasets import default_data_root
 from bcos_core.layers import explorable_layers
 from bcos_core.neuron_index import INDEX_DIR_ENV_VAR, build_index, find_indexes, load_index
 from bcos_core.registry import get_dataset
 from bcos_core.zoo import DEFAULT_MODEL, load_model
+
+from ._timing import machine, print_report
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,7 +73,7 @@ def main() -> None:
     args = parser.parse_args()
     loaded = load_model(args.model)
     data = args.data or default_data_root() / get_dataset(loaded.metadata.dataset).images
-    load_before = os.getloadavg()[0]
+    before = machine()
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         index = build_index(
@@ -97,30 +96,24 @@ def main() -> None:
             (merged_path,) = find_indexes(loaded.name)
             sharded = {"processes": args.shards, "seconds": round(wall, 1), **_difference(index, load_index(merged_path))}
     images = index.header["dataset"]["num_images"]
-    print(
-        json.dumps(
-            {
-                "benchmark": "neuron_index_build",
-                "model": loaded.name,
-                "data": str(data),
-                "images": images,
-                "layers": len(explorable_layers(loaded.model)),
-                "channels": sum(s.channels for s in index.layers.values()),
-                "k": index.header["k"],
-                "cpu_count": os.cpu_count(),
-                "torch_threads": torch.get_num_threads(),
-                "decode_workers": args.workers,
-                "load_average_1min_before": round(load_before, 2),
-                "load_average_1min_after": round(os.getloadavg()[0], 2),
-                "n": 1,
-                "seconds": round(seconds, 1),
-                "seconds_per_1000_images": round(seconds / images * 1000, 1),
-                "images_per_second": round(images / seconds, 1),
-                "index_file_kib": round(size / 1024),
-                "torchrun": sharded,
-            },
-            indent=2,
-        )
+    print_report(
+        "neuron_index_build",
+        {
+            "model": loaded.name,
+            "data": str(data),
+            "images": images,
+            "layers": len(explorable_layers(loaded.model)),
+            "channels": sum(s.channels for s in index.layers.values()),
+            "k": index.header["k"],
+            "decode_workers": args.workers,
+            "n": 1,
+            "seconds": round(seconds, 1),
+            "seconds_per_1000_images": round(seconds / images * 1000, 1),
+            "images_per_second": round(images / seconds, 1),
+            "index_file_kib": round(size / 1024),
+            "torchrun": sharded,
+        },
+        before,
     )
 
 

@@ -8,14 +8,12 @@ Plotly figures with their animation frames. Moving the B slider itself costs no 
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
 from app.toy_figures import B_SWEEP, PLANE, ToySettings, optimum_figure, sweep_figure, training_figure
 from bcos_core.toy import activation_map, loss_curve, optimal_angle
 
-from ._timing import median_seconds
+from ._timing import machine, median_seconds, print_report
 
 
 def _curves(settings: ToySettings) -> None:
@@ -27,23 +25,22 @@ def _curves(settings: ToySettings) -> None:
 
 
 def main() -> None:
+    before = machine()
     seeds = iter(range(1, 1000))  # a new problem every call, as when a user edits the clusters
     curves = median_seconds(lambda: _curves(ToySettings(seed=next(seeds))), repeats=7)
     figures = median_seconds(
         lambda: (sweep_figure(ToySettings(seed=next(seeds))), optimum_figure(ToySettings(seed=next(seeds)))), repeats=5
     )
     training = median_seconds(lambda: training_figure(ToySettings(seed=next(seeds)), 2.0, 10.0, 0.5), repeats=5)
-    print(
-        json.dumps(
-            {
-                "benchmark": "toy_page_server_time",
-                "b_values_per_sweep": len(B_SWEEP),
-                "curves_ms": round(1000 * curves, 1),
-                "sweep_and_optimum_figures_ms": round(1000 * figures, 1),
-                "training_figure_ms": round(1000 * training, 1),
-            },
-            indent=2,
-        )
+    print_report(
+        "toy_page_server_time",
+        {
+            "b_values_per_sweep": len(B_SWEEP),
+            "curves_ms": round(1000 * curves, 1),
+            "sweep_and_optimum_figures_ms": round(1000 * figures, 1),
+            "training_figure_ms": round(1000 * training, 1),
+        },
+        before,
     )
 
 

@@ -8,7 +8,6 @@ frame (what the slider under the plot does), without any server round trip.
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import subprocess
@@ -16,6 +15,8 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from ._timing import machine, print_report
 
 ROOT = Path(__file__).resolve().parents[1]
 PORT = 8598
@@ -35,6 +36,7 @@ MEASURE = """async () => {
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
+    before = machine()
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(PORT), "--server.headless", "true"],
         cwd=ROOT,
@@ -60,17 +62,8 @@ def main() -> None:
             browser.close()
     finally:
         server.terminate()
-    print(
-        json.dumps(
-            {
-                "benchmark": "toy_slider_client_redraw",
-                "frames_drawn": len(times),
-                "median_ms": round(statistics.median(times), 1),
-                "max_ms": round(max(times), 1),
-            },
-            indent=2,
-        )
-    )
+    figures = {"frames_drawn": len(times), "median_ms": round(statistics.median(times), 1), "max_ms": round(max(times), 1)}
+    print_report("toy_slider_client_redraw", figures, before)
 
 
 if __name__ == "__main__":

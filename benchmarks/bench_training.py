@@ -11,7 +11,6 @@ native bf16, e.g. AMX; emulated elsewhere).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 
@@ -20,7 +19,7 @@ import torch
 from bcos_core.models import build_model
 from training.losses import bce_loss
 
-from ._timing import interleaved_seconds, machine, ratio
+from ._timing import interleaved_seconds, machine, print_report, ratio
 
 
 def _step(model: torch.nn.Module, batch: int, bf16: bool, compiled: bool):
@@ -64,22 +63,17 @@ def main() -> None:
         compile_s[name] = round(time.perf_counter() - started, 1)
     before = machine()
     times = interleaved_seconds(steps, args.steps)
-    print(
-        json.dumps(
-            {
-                "benchmark": "training_images_per_second",
-                "batch": args.batch,
-                "threads": args.threads,
-                "bf16": args.bf16,
-                "rounds": args.steps,
-                "before": before,
-                "after": machine(),
-                "images_per_second": {k: round(args.batch / statistics.median(v), 1) for k, v in times.items()},
-                "speed_vs_reference": {k: ratio(times, "reference_resnet20_fp32", k) for k in times},
-                "first_step_with_compilation_s": compile_s,
-            },
-            indent=2,
-        )
+    print_report(
+        "training_images_per_second",
+        {
+            "batch": args.batch,
+            "bf16": args.bf16,
+            "rounds": args.steps,
+            "images_per_second": {k: round(args.batch / statistics.median(v), 1) for k, v in times.items()},
+            "speed_vs_reference": {k: ratio(times, "reference_resnet20_fp32", k) for k in times},
+            "first_step_with_compilation_s": compile_s,
+        },
+        before,
     )
 
 

@@ -10,7 +10,6 @@ forward, one batched backward; official: 10 calls, as its API explains one class
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 from pathlib import Path
@@ -22,7 +21,7 @@ from bcos_core.checkpoints import load_state_into
 from bcos_core.models import build_model
 from bcos_core.official import read_official_state_dict
 
-from ._timing import interleaved_seconds, machine, ratio
+from ._timing import interleaved_seconds, print_report, ratio
 
 
 def main() -> None:
@@ -56,20 +55,15 @@ def main() -> None:
         args.repeats,
         warmup=1,
     )
-    print(
-        json.dumps(
-            {
-                "benchmark": "vit_explanations",
-                "arch": args.arch,
-                "threads": torch.get_num_threads(),
-                **machine(),
-                **{f"{name}_ms": round(1000 * statistics.median(values), 1) for name, values in times.items()},
-                "one_class_ours_vs_official": ratio(times, "ours_one_class", "official_one_class"),
-                "ten_classes_ours_vs_official": ratio(times, "ours_ten_classes", "official_ten_classes"),
-                "ten_vs_one_ours": ratio(times, "ours_ten_classes", "ours_one_class"),
-            },
-            indent=1,
-        )
+    print_report(
+        "vit_explanations",
+        {
+            "arch": args.arch,
+            **{f"{name}_ms": round(1000 * statistics.median(values), 1) for name, values in times.items()},
+            "one_class_ours_vs_official": ratio(times, "ours_one_class", "official_one_class"),
+            "ten_classes_ours_vs_official": ratio(times, "ours_ten_classes", "official_ten_classes"),
+            "ten_vs_one_ours": ratio(times, "ours_ten_classes", "ours_one_class"),
+        },
     )
 
 

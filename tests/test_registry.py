@@ -85,22 +85,27 @@ def test_adding_a_model_is_adding_an_entry(registry_copy, tmp_path) -> None:
         load_model("tiny")
 
 
+def _tiny_model(folder, name: str, seed: int, accuracy: float, widths=(8, 8, 16, 16), arch: str = "bcos_fastnet_cifar10"):
+    """A small saved FastNet whose metadata records ``accuracy`` (and claims ``arch``); returns its weights path."""
+    torch.manual_seed(seed)
+    model = build_model("bcos_fastnet_cifar10", widths=widths).eval()
+    metadata = ModelMetadata(
+        arch,
+        {"widths": list(widths)},
+        registry.read_class_names("cifar10"),
+        "cifar10",
+        32,
+        model.logit_bias,
+        metrics={"test_accuracy": accuracy},
+    )
+    return save_model(model, folder / name, metadata)
+
+
 def test_promoting_into_a_registered_model_updates_its_entry(registry_copy, tmp_path) -> None:
     from training.promote import promote
 
     def tiny(name: str, seed: int, accuracy: float, widths: tuple[int, ...] = (8, 8, 16, 16), arch: str = "bcos_fastnet_cifar10"):
-        torch.manual_seed(seed)
-        model = build_model("bcos_fastnet_cifar10", widths=widths).eval()
-        meta = ModelMetadata(
-            arch,
-            {"widths": list(widths)},
-            registry.read_class_names("cifar10"),
-            "cifar10",
-            32,
-            model.logit_bias,
-            metrics={"test_accuracy": accuracy},
-        )
-        return save_model(model, tmp_path / name, meta)
+        return _tiny_model(tmp_path, name, seed, accuracy, widths, arch)
 
     shipped = tiny("shipped", 0, 0.2)
     registry_copy.write_text(registry_copy.read_text() + _entry_text("tiny", shipped))
@@ -125,6 +130,27 @@ def test_promoting_into_a_registered_model_updates_its_entry(registry_copy, tmp_
     assert shipped_weights.stat().st_size < 0.6 * halved.stat().st_size
     assert registry.get_entry("tiny").sha256 == sha256_of(shipped_weights)
     assert load_model("tiny").model.classifier.weight.dtype == torch.float32
+
+
+def test_a_family_is_promoted_all_or_none(registry_copy, tmp_path, capsys) -> None:
+    from training.promote import main
+
+    for member, accuracy in (("one", 0.2), ("two", 0.5)):
+        shipped = _tiny_model(tmp_path, f"shipped_{member}", 0, accuracy)
+        registry_copy.write_text(registry_copy.read_text() + _entry_text(member, shipped))
+    registry.read_registry.cache_clear()
+    better_one, worse_two = _tiny_model(tmp_path, "new_one", 1, 0.3), _tiny_model(tmp_path, "new_two", 2, 0.4)
+    assert main([str(better_one), "one", str(worse_two), "two"]) == 1
+    assert "kept (all or none" in capsys.readouterr().out
+    assert [registry.get_entry(name).accuracy for name in ("one", "two")] == [0.1, 0.1]  # neither entry touched
+    assert sha256_of(registry.get_entry("one").weights_path) == sha256_of(tmp_path / "shipped_one.safetensors")
+
+    better_two = _tiny_model(tmp_path, "newer_two", 3, 0.6)
+    assert main([str(better_one), "one", str(better_two), "two"]) == 0
+    assert capsys.readouterr().out.count("replaced") == 2
+    assert registry.get_entry("one").sha256 == sha256_of(better_one) and registry.get_entry("two").accuracy == 0.6
+    with pytest.raises(SystemExit):
+        main([str(better_one), "one", str(better_two)])  # not in pairs
 
 
 @pytest.mark.parametrize("name", [name for name, entry in registry.read_registry().models.items() if entry.location != "download"])

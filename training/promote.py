@@ -1,11 +1,15 @@
 """Replace a shipped model by a newly trained one only when it is better on the test set.
 
     python -m training.promote runs/<run>/model <registered model name, or a model path>
+    python -m training.promote RUN_1 NAME_1 RUN_2 NAME_2 ...   # a family: all or none
 
 Compares the ``test_accuracy`` recorded in the two models' metadata (both measured by training on the same test
 split) and copies the candidate's weights and metadata over the shipped files, atomically, when it is higher. For a
 registered model, the registry's ``sha256`` and ``accuracy`` follow, and its ``arch_kwargs`` when the candidate is the same
-architecture built with other arguments (a wider network).
+architecture built with other arguments (a wider network). Several pairs are promoted together only when every
+candidate is better: a family trained with one recipe is never mixed with its predecessor. Exit status 0 when the
+models were replaced, 1 when the shipped ones were kept (so ``promote … && bash scripts/after_promotion.sh …`` rebuilds
+only after a replacement).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import argparse
 import math
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 from bcos_core import registry
 from bcos_core.checkpoints import checkpoint_paths, read_metadata, store_half_precision
@@ -30,26 +35,55 @@ def test_accuracy(path: str | Path) -> float:
     return float(value) if value is not None else math.nan
 
 
+class _Plan(NamedTuple):
+    """What promoting one candidate would do."""
+
+    name: str | None  # the registered name, or None for a plain path
+    path: Path  # the shipped weights
+    better: bool  # the candidate's test accuracy is higher (or nothing is shipped)
+    accuracy: float  # the candidate's
+    arch_update: dict  # registry fields besides the weights that change
+
+
 def promote(candidate: str | Path, shipped: str | Path, file_limit: int = SHIPPED_FILE_LIMIT_BYTES) -> bool:
     """Copy ``candidate`` over ``shipped`` (a registered name or a path) when its test accuracy is higher (or nothing is
     shipped yet); weights larger than ``file_limit`` bytes are shipped in float16."""
+    return promote_together([(candidate, shipped)], file_limit)
+
+
+def promote_together(pairs: list[tuple[str | Path, str | Path]], file_limit: int = SHIPPED_FILE_LIMIT_BYTES) -> bool:
+    """Promote every (candidate, shipped) pair, or none when any candidate is not more accurate than the model it would
+    replace: a family trained with one recipe (the B family) is replaced whole, never mixed with its predecessor."""
+    plans = [_plan(candidate, shipped) for candidate, shipped in pairs]
+    if not all(plan.better for plan in plans):
+        return False
+    for (candidate, _), plan in zip(pairs, plans):
+        for source, target in zip(checkpoint_paths(candidate), checkpoint_paths(plan.path)):
+            atomic_write_bytes(target, source.read_bytes())
+        if checkpoint_paths(plan.path)[0].stat().st_size > file_limit:
+            store_half_precision(plan.path)
+        if plan.name:
+            sha256 = sha256_of(checkpoint_paths(plan.path)[0])
+            registry.update_entry(plan.name, sha256=sha256, accuracy=round(plan.accuracy, 4), **plan.arch_update)
+    return True
+
+
+def _plan(candidate: str | Path, shipped: str | Path) -> _Plan:
+    """What promoting ``candidate`` over ``shipped`` would do. Raises for an unevaluated candidate or one of another
+    architecture than the registered model."""
     name = str(shipped) if registry.is_registered(str(shipped)) else None
-    shipped = registry.get_entry(name).weights_path if name else shipped
+    path = _shipped_path(shipped)
     new = test_accuracy(candidate)
     if math.isnan(new):
         raise ValueError(f"{candidate}: no test accuracy recorded; evaluate it before promoting")
-    shipped_weights, _ = checkpoint_paths(shipped)
-    old = test_accuracy(shipped) if shipped_weights.exists() else -math.inf
-    if new <= old:
-        return False
+    old = test_accuracy(path) if checkpoint_paths(path)[0].exists() else -math.inf
     arch_update = _architecture_update(name, candidate) if name else {}
-    for source, target in zip(checkpoint_paths(candidate), checkpoint_paths(shipped)):
-        atomic_write_bytes(target, source.read_bytes())
-    if shipped_weights.stat().st_size > file_limit:
-        store_half_precision(shipped)
-    if name:
-        registry.update_entry(name, sha256=sha256_of(checkpoint_paths(shipped)[0]), accuracy=round(new, 4), **arch_update)
-    return True
+    return _Plan(name, path, new > old, new, arch_update)
+
+
+def _shipped_path(shipped: str | Path) -> Path:
+    """The shipped model's weights: a registered model's file, or the path itself."""
+    return registry.get_entry(str(shipped)).weights_path if registry.is_registered(str(shipped)) else Path(shipped)
 
 
 def _architecture_update(name: str, candidate: str | Path) -> dict:
@@ -63,20 +97,30 @@ def _architecture_update(name: str, candidate: str | Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("candidate", help="the new model (path without suffix, or its .safetensors/.json)")
-    parser.add_argument("shipped", help="the shipped model it may replace")
+    parser.add_argument(
+        "pairs",
+        nargs="+",
+        metavar="CANDIDATE SHIPPED",
+        help="the new model (path without suffix, or its .safetensors/.json), then the shipped model it may replace; "
+        "several pairs are promoted all or none",
+    )
     args = parser.parse_args(argv)
-    shipped = registry.get_entry(args.shipped).weights_path if registry.is_registered(args.shipped) else args.shipped
-    old = test_accuracy(shipped) if checkpoint_paths(shipped)[0].exists() else math.nan
-    replaced = promote(args.candidate, args.shipped)
-    verdict = "replaced" if replaced else "kept"
-    print(f"{args.shipped}: {verdict} (shipped {old:.2%}, candidate {test_accuracy(args.candidate):.2%})")
-    if replaced and checkpoint_paths(shipped)[0].stat().st_size < checkpoint_paths(args.candidate)[0].stat().st_size:  # halved
-        print(
-            f"{args.shipped}: weights stored in float16 (over {SHIPPED_FILE_LIMIT_BYTES // 2**20} MiB in float32): measure it again "
-            f"(python -m training.evaluate --model {args.shipped} --write-metadata, or scripts/after_promotion.sh)"
-        )
-    return 0
+    if len(args.pairs) % 2:
+        parser.error("give the models in pairs: CANDIDATE SHIPPED [CANDIDATE SHIPPED ...]")
+    pairs = list(zip(args.pairs[::2], args.pairs[1::2]))
+    paths = [_shipped_path(shipped) for _, shipped in pairs]
+    olds = [test_accuracy(path) if checkpoint_paths(path)[0].exists() else math.nan for path in paths]
+    sizes = [checkpoint_paths(candidate)[0].stat().st_size for candidate, _ in pairs]
+    replaced = promote_together(pairs)
+    verdict = "replaced" if replaced else "kept" + (" (all or none: a candidate is not better)" if len(pairs) > 1 else "")
+    for (candidate, shipped), path, old, size in zip(pairs, paths, olds, sizes):
+        print(f"{shipped}: {verdict} (shipped {old:.2%}, candidate {test_accuracy(candidate):.2%})")
+        if replaced and checkpoint_paths(path)[0].stat().st_size < size:  # halved
+            print(
+                f"{shipped}: weights stored in float16 (over {SHIPPED_FILE_LIMIT_BYTES // 2**20} MiB in float32): measure it again "
+                f"(python -m training.evaluate --model {shipped} --write-metadata, or scripts/after_promotion.sh)"
+            )
+    return 0 if replaced else 1
 
 
 if __name__ == "__main__":

@@ -4,9 +4,9 @@
 #   B_VALUES="1.0 2.0" bash scripts/train_b_family.sh  only those members (two such commands can share the cores); no promotion
 # Recipe: configs/cifar10_bfamily_wide.toml from scratch into runs/cifar10_bfamily_wide_b$B. Rerun the same command after
 # an interruption: each run resumes from its last saved step, and a finished one returns at once. Then every member gets
-# a mirror-averaging copy (the default model's design: logits averaged over the image and its mirror image), measured in
-# eager fp32 on the whole test set, and the four replace the shipped members only if each is more accurate than the
-# member it replaces (training.promote, all or none); scripts/after_promotion.sh then rebuilds their stored results.
+# a mirror-averaging copy (the default model's design: logits averaged over the image and its mirror image); the single
+# pass and the copy are measured in eager fp32 on the whole test set, and the four copies replace the shipped members
+# only if each is more accurate than the member it replaces (training.promote, all or none); scripts/after_promotion.sh then rebuilds their stored results.
 # The shipped half-width family's four stages (configs/cifar10_bfamily{,_full,_long,_cutout}.toml) were run by this
 # script as of commit 027169b (`git show 027169b:scripts/train_b_family.sh`; docs/training-history.md).
 set -euo pipefail
@@ -23,9 +23,10 @@ if [[ -n "${B_VALUES:-}" ]]; then
 fi
 pairs=()
 for b in $family; do
-  mirrored="runs/cifar10_bfamily_wide_b$b/mirror/model"
+  run="runs/cifar10_bfamily_wide_b$b/model" mirrored="runs/cifar10_bfamily_wide_b$b/mirror/model"
+  "$python" -m training.evaluate --model "$run.safetensors" --write-metadata --compile off  # the single pass, eager fp32
   rm -f "$mirrored.safetensors" "$mirrored.json"
-  "$python" -m training.mirror "runs/cifar10_bfamily_wide_b$b/model" "$mirrored"
+  "$python" -m training.mirror "$run" "$mirrored"
   "$python" -m training.evaluate --model "$mirrored.safetensors" --write-metadata --compile off
   pairs+=("$mirrored" "cifar10_bfamily_b$b")
 done

@@ -42,6 +42,7 @@ class _Plan(NamedTuple):
     path: Path  # the shipped weights
     better: bool  # the candidate's test accuracy is higher (or nothing is shipped)
     accuracy: float  # the candidate's
+    shipped_accuracy: float  # NaN when nothing is shipped yet
     arch_update: dict  # registry fields besides the weights that change
 
 
@@ -72,18 +73,14 @@ def _plan(candidate: str | Path, shipped: str | Path) -> _Plan:
     """What promoting ``candidate`` over ``shipped`` would do. Raises for an unevaluated candidate or one of another
     architecture than the registered model."""
     name = str(shipped) if registry.is_registered(str(shipped)) else None
-    path = _shipped_path(shipped)
+    path = registry.get_entry(name).weights_path if name else Path(shipped)
     new = test_accuracy(candidate)
     if math.isnan(new):
         raise ValueError(f"{candidate}: no test accuracy recorded; evaluate it before promoting")
-    old = test_accuracy(path) if checkpoint_paths(path)[0].exists() else -math.inf
+    exists = checkpoint_paths(path)[0].exists()
+    old = test_accuracy(path) if exists else math.nan
     arch_update = _architecture_update(name, candidate) if name else {}
-    return _Plan(name, path, new > old, new, arch_update)
-
-
-def _shipped_path(shipped: str | Path) -> Path:
-    """The shipped model's weights: a registered model's file, or the path itself."""
-    return registry.get_entry(str(shipped)).weights_path if registry.is_registered(str(shipped)) else Path(shipped)
+    return _Plan(name, path, new > old if exists else True, new, old, arch_update)
 
 
 def _architecture_update(name: str, candidate: str | Path) -> dict:
@@ -108,14 +105,13 @@ def main(argv: list[str] | None = None) -> int:
     if len(args.pairs) % 2:
         parser.error("give the models in pairs: CANDIDATE SHIPPED [CANDIDATE SHIPPED ...]")
     pairs = list(zip(args.pairs[::2], args.pairs[1::2]))
-    paths = [_shipped_path(shipped) for _, shipped in pairs]
-    olds = [test_accuracy(path) if checkpoint_paths(path)[0].exists() else math.nan for path in paths]
+    plans = [_plan(candidate, shipped) for candidate, shipped in pairs]  # read before the shipped files change
     sizes = [checkpoint_paths(candidate)[0].stat().st_size for candidate, _ in pairs]
     replaced = promote_together(pairs)
     verdict = "replaced" if replaced else "kept" + (" (all or none: a candidate is not better)" if len(pairs) > 1 else "")
-    for (candidate, shipped), path, old, size in zip(pairs, paths, olds, sizes):
-        print(f"{shipped}: {verdict} (shipped {old:.2%}, candidate {test_accuracy(candidate):.2%})")
-        if replaced and checkpoint_paths(path)[0].stat().st_size < size:  # halved
+    for (_, shipped), plan, size in zip(pairs, plans, sizes):
+        print(f"{shipped}: {verdict} (shipped {plan.shipped_accuracy:.2%}, candidate {plan.accuracy:.2%})")
+        if replaced and checkpoint_paths(plan.path)[0].stat().st_size < size:  # halved
             print(
                 f"{shipped}: weights stored in float16 (over {SHIPPED_FILE_LIMIT_BYTES // 2**20} MiB in float32): measure it again "
                 f"(python -m training.evaluate --model {shipped} --write-metadata, or scripts/after_promotion.sh)"

@@ -10,7 +10,7 @@ from app.controls import page_inputs
 from app.evaluation_views import quality_section
 from app.pictures import show_picture
 from app.state import init_widget, write_url
-from bcos_core.registry import b_family, get_entry, list_models
+from bcos_core.registry import architecture_variants, b_family, get_entry, list_models
 from bcos_core.render import symmetric_limit
 
 st.title("B family")
@@ -26,6 +26,12 @@ if not family:
         "section)."
     )
     st.stop()
+variants = architecture_variants(family)
+if len(variants) > 1:
+    st.warning(
+        "These members differ in more than B (the family is being retrained one member at a time), so differences between "
+        "them are not B's alone: " + "; ".join(f"B = {', '.join(f'{get_entry(n).b:g}' for n in group)}: `{arch}`" for arch, group in variants.items())
+    )
 names = compute.get_model(family[0]).class_names
 init_widget("fam_cls", -1, int, choices=[-1, *range(len(names))])
 target = st.selectbox(

@@ -156,6 +156,17 @@ def b_family() -> list[str]:
     return sorted(list_models("b_family"), key=lambda name: get_entry(name).b)
 
 
+def architecture_variants(names: list[str]) -> dict[str, list[str]]:
+    """``names`` grouped by their architecture apart from B (``arch`` and every ``arch_kwargs`` but ``b``), in order: one
+    group when they differ only in B, several while a family is being replaced one member at a time."""
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        entry = get_entry(name)
+        kwargs = ", ".join(f"{key}={value}" for key, value in sorted(entry.arch_kwargs.items()) if key != "b")
+        groups.setdefault(f"{entry.arch}({kwargs})", []).append(name)
+    return groups
+
+
 def get_entry(name: str) -> ModelEntry:
     try:
         return read_registry().models[name]

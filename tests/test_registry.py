@@ -85,6 +85,18 @@ def test_adding_a_model_is_adding_an_entry(registry_copy, tmp_path) -> None:
         load_model("tiny")
 
 
+def test_family_members_are_grouped_by_architecture_apart_from_b(registry_copy) -> None:
+    family = registry.b_family()
+    if len(family) < 2:
+        pytest.skip("fewer than two B-family models are registered")
+    kwargs = {key: value for key, value in registry.get_entry(family[0]).arch_kwargs.items() if key != "widths"}
+    registry.update_entry(family[0], arch_kwargs={**kwargs, "widths": [4, 4, 4, 4]})
+    registry.read_registry.cache_clear()
+    groups = registry.architecture_variants(family)
+    assert list(groups.values())[0] == [family[0]] and sum(len(names) for names in groups.values()) == len(family)
+    assert len(groups) >= 2 and "widths=[4, 4, 4, 4]" in list(groups)[0]
+
+
 def _tiny_model(folder, name: str, seed: int, accuracy: float, widths=(8, 8, 16, 16), arch: str = "bcos_fastnet_cifar10"):
     """A small saved FastNet whose metadata records ``accuracy`` (and claims ``arch``); returns its weights path."""
     torch.manual_seed(seed)

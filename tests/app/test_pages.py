@@ -104,6 +104,8 @@ def test_b_family_page() -> None:
         assert at.info
         return
     assert len(_pictures(at)) >= 1 + len(family) and len(at.get("plotly_chart")) >= len(family)  # input; explanations, contributions
+    mixed = len(bcos_core.registry.architecture_variants(family)) > 1
+    assert any("differ in more than B" in w.value for w in at.warning) == mixed  # said only while members differ beyond B
     quality = stored_quality()
     stored = [n for n in family if quality and n in quality["models"]]
     if len(stored) > 1:

@@ -28,9 +28,10 @@ if not family:
     st.stop()
 variants = architecture_variants(family)
 if len(variants) > 1:
+    groups = [f"B = {', '.join(f'{get_entry(name).b:g}' for name in group)}: `{arch}`" for arch, group in variants.items()]
     st.warning(
         "These members differ in more than B (the family is being retrained one member at a time), so differences between "
-        "them are not B's alone: " + "; ".join(f"B = {', '.join(f'{get_entry(n).b:g}' for n in group)}: `{arch}`" for arch, group in variants.items())
+        "them are not B's alone: " + "; ".join(groups)
     )
 names = compute.get_model(family[0]).class_names
 init_widget("fam_cls", -1, int, choices=[-1, *range(len(names))])

@@ -16,6 +16,8 @@ from torch import nn
 
 from bcos_core.files import atomic_path
 
+STATE_FILE = "last.safetensors"  # a run's resumable state, in its output folder
+
 
 def save_training_state(
     path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, info: dict[str, Any], averaged: nn.Module | None = None

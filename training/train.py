@@ -32,7 +32,7 @@ from .data import InMemoryDataset, default_data_root, load_image_folder, load_to
 from .distributed import ProcessGroup, init_distributed, shutdown_distributed
 from .hardware import resolve_bf16
 from .loop import EpochProgress, epoch_permutation, train_one_epoch
-from .state import load_training_state, save_training_state
+from .state import STATE_FILE, load_training_state, save_training_state
 
 
 def load_datasets(cfg: TrainConfig) -> tuple[InMemoryDataset, InMemoryDataset]:
@@ -79,7 +79,10 @@ def initialise_from(model: torch.nn.Module, cfg: TrainConfig) -> dict:
     Returns the starting model's provenance, recorded in the exported model's training info."""
     metadata = read_metadata(cfg.run.init_from)
     wanted = (cfg.model.arch, architecture_kwargs(cfg))
-    if (metadata.arch, metadata.arch_kwargs) != wanted:
+    # mirror averaging says how the weights are applied, not which there are: a shipped mirror-averaging model
+    # starts a single-pass run (training.mirror makes the copy again afterwards)
+    single_pass = {key: value for key, value in metadata.arch_kwargs.items() if key != "mirror_average"}
+    if (metadata.arch, single_pass) != wanted:
         raise CheckpointError(f"{cfg.run.init_from}: is {metadata.arch} {metadata.arch_kwargs}, the config builds {wanted[0]} {wanted[1]}")
     weights_path, _ = checkpoint_paths(cfg.run.init_from)
     load_state_into(model, read_weights(weights_path), str(weights_path))
@@ -148,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     optimizer = make_optimizer(model, cfg.optim)
     averaged = weight_average(model, cfg.optim.ema_decay)
     progress, info = EpochProgress(), {"elapsed_s": 0.0, "history": []}
-    state_path = out_dir / "last.safetensors"
+    state_path = out_dir / STATE_FILE
     if args.resume and state_path.exists():
         info = load_training_state(state_path, model, optimizer, averaged)
         progress = EpochProgress(**info.pop("progress"))
@@ -238,7 +241,7 @@ def _finish_epoch(
             run_info["weights"] = f"exponential moving average of weights and norm statistics, decay {cfg.optim.ema_decay} per step"
         export_model(exported, cfg, train_data.classes, metrics, run_info)
         state = {**info, "progress": vars(progress), "config": cfg.to_dict()}
-        save_training_state(Path(cfg.run.out_dir) / "last.safetensors", model, optimizer, state, averaged)
+        save_training_state(Path(cfg.run.out_dir) / STATE_FILE, model, optimizer, state, averaged)
     if group.world_size > 1:
         torch.distributed.barrier()
 

@@ -137,6 +137,23 @@ def _wait_for(path: Path, process: subprocess.Popen, timeout: float = 120) -> No
         time.sleep(0.2)
 
 
+def test_raw_weights_of_an_averaging_run_are_the_run_without_averaging(tiny_data, tmp_path) -> None:
+    """training.raw_weights exports, from a run with a weight average, exactly what the same run without one exports,
+    and says in the metadata which weights it holds (its metrics are left to be measured)."""
+    from bcos_core.checkpoints import read_metadata
+    from training.raw_weights import main as raw_weights_main
+
+    averaged, plain = tmp_path / "averaged", tmp_path / "plain"
+    assert train.main(tiny_overrides(tiny_data, averaged) + ["--optim.ema_decay=0.9"]) == 0
+    assert train.main(tiny_overrides(tiny_data, plain)) == 0
+    assert raw_weights_main([str(averaged), str(tmp_path / "raw" / "model")]) == 0
+    _assert_same_weights(tmp_path / "raw", plain)
+    metadata = read_metadata(tmp_path / "raw" / "model")
+    assert metadata.metrics == {} and metadata.training["weights"].startswith("raw weights")
+    load_model(tmp_path / "raw" / "model.safetensors")  # loads as a model
+    assert raw_weights_main([str(tmp_path / "no_run"), str(tmp_path / "x")]) == 2
+
+
 def test_ctrl_c_saves_mid_epoch_and_resume_is_exact(tiny_data, tmp_path) -> None:
     reference, interrupted = tmp_path / "ref", tmp_path / "int"
     assert train.main(tiny_overrides(tiny_data, reference, epochs=4)) == 0
@@ -238,6 +255,20 @@ def test_fine_tuning_starts_from_the_given_model_and_promotion_keeps_the_better(
     assert started["path"] == str(first / "model") and started["training"]["epochs"] == 1
     with pytest.raises(CheckpointError, match="the config builds"):
         train.main([*tiny_overrides(tiny_data, tmp_path / "bad", epochs=1), f"--run.init_from={first / 'model'}", "--model.b=1.5"])
+
+    from training.mirror import write_mirrored
+
+    fastnet_config = tmp_path / "fastnet.toml"
+    fastnet_config.write_text('[model]\narch = "bcos_fastnet_cifar10"\nkwargs = { widths = [8, 8, 16, 16] }\n')
+    fastnet = ["--config", str(fastnet_config), "--model.arch=bcos_fastnet_cifar10"]  # after tiny_overrides' ResNet
+    single, from_mirrored = tmp_path / "single", tmp_path / "from_mirrored"
+    assert train.main([*tiny_overrides(tiny_data, single, epochs=1), *fastnet]) == 0
+    write_mirrored(single / "model", tmp_path / "mirrored" / "model")  # the same weights, applied to both views
+    overrides = [*tiny_overrides(tiny_data, from_mirrored, epochs=1), *fastnet, "--optim.lr=0"]
+    assert train.main([*overrides, f"--run.init_from={tmp_path / 'mirrored' / 'model'}"]) == 0  # a single-pass run from it
+    trained, started_from = _weights(single), _weights(from_mirrored)
+    fastnet_parameters = [key for key in trained if not key.endswith(("running_mean", "running_var", "num_batches_tracked"))]
+    assert len(fastnet_parameters) > 10 and all(torch.equal(trained[key], started_from[key]) for key in fastnet_parameters)
 
     shipped = tmp_path / "shipped"
     assert promote(first / "model", shipped)  # nothing shipped yet

@@ -1,0 +1,54 @@
+"""Export a finished run's raw weights (not its weight average) as a model, from its resumable state.
+
+    python -m training.raw_weights runs/<run> runs/<run>/raw/model
+    python -m training.evaluate --model runs/<run>/raw/model.safetensors --write-metadata --compile off
+
+A run with ``optim.ema_decay`` exports the average, but in a short cosine cycle the average lags the raw weights (16
+epochs at decay 0.999: 85.4 % against 87.3 %). The raw weights are exactly what the same run without averaging would
+have produced (the average never feeds back into training), so they are taken from ``last.safetensors``; the copy's
+metadata says which weights it holds and drops the average's measured metrics, so it must be evaluated before promotion.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bcos_core.checkpoints import CheckpointError, load_state_into, read_metadata, read_weights, save_model
+from bcos_core.zoo import load_model
+
+from .state import STATE_FILE
+
+
+def write_raw_weights(run: str | Path, target: str | Path) -> Path:
+    """Write ``target`` (.safetensors + .json): the raw weights in ``run``'s resumable state with ``run``'s model
+    metadata; returns the weights path."""
+    run = Path(run)
+    state = read_weights(run / STATE_FILE)
+    model = load_model(run / "model.safetensors").model  # the run's architecture, built as its metadata says
+    load_state_into(
+        model, {key.removeprefix("model."): value for key, value in state.items() if key.startswith("model.")}, str(run / STATE_FILE)
+    )
+    metadata = read_metadata(run / "model")
+    metadata.training = {**metadata.training, "weights": "raw weights at the last epoch (not the weight average)"}
+    metadata.metrics = {}
+    return save_model(model, target, metadata)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("run", help="a training run's folder (holding last.safetensors and model.safetensors/.json)")
+    parser.add_argument("target", help="where to write the model (path without .safetensors)")
+    args = parser.parse_args(argv)
+    try:
+        written = write_raw_weights(args.run, args.target)
+    except CheckpointError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {written}; evaluate it with: python -m training.evaluate --model {written} --write-metadata --compile off")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

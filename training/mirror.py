@@ -19,6 +19,8 @@ from bcos_core.checkpoints import CheckpointError, checkpoint_paths, read_metada
 from bcos_core.files import atomic_write_bytes
 from bcos_core.models import build_model
 
+from ._export_cli import report_written
+
 
 def write_mirrored(source: str | Path, target: str | Path) -> Path:
     """Write ``target`` (.safetensors + .json): ``source``'s weights with ``mirror_average`` set; returns its weights path."""
@@ -45,13 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("source", help="trained model (path without or with .safetensors)")
     parser.add_argument("target", help="where to write the mirror-averaging copy")
     args = parser.parse_args(argv)
-    try:
-        written = write_mirrored(args.source, args.target)
-    except (CheckpointError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(f"wrote {written}; evaluate it with: python -m training.evaluate --model {written} --write-metadata --compile off")
-    return 0
+    return report_written(lambda: write_mirrored(args.source, args.target), (CheckpointError, ValueError))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from pathlib import Path
 from bcos_core.checkpoints import CheckpointError, load_state_into, read_metadata, read_weights, save_model
 from bcos_core.zoo import load_model
 
+from ._export_cli import report_written
 from .state import STATE_FILE
 
 
@@ -41,13 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("run", help="a training run's folder (holding last.safetensors and model.safetensors/.json)")
     parser.add_argument("target", help="where to write the model (path without .safetensors)")
     args = parser.parse_args(argv)
-    try:
-        written = write_raw_weights(args.run, args.target)
-    except CheckpointError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(f"wrote {written}; evaluate it with: python -m training.evaluate --model {written} --write-metadata --compile off")
-    return 0
+    return report_written(lambda: write_raw_weights(args.run, args.target), (CheckpointError,))
 
 
 if __name__ == "__main__":

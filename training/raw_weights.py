@@ -15,23 +15,22 @@ import argparse
 import sys
 from pathlib import Path
 
-from bcos_core.checkpoints import CheckpointError, load_state_into, read_metadata, read_weights, save_model
+from bcos_core.checkpoints import CheckpointError, load_state_into, save_model
 from bcos_core.zoo import load_model
 
 from ._export_cli import report_written
-from .state import STATE_FILE
+from .state import STATE_FILE, read_raw_weights
 
 
 def write_raw_weights(run: str | Path, target: str | Path) -> Path:
     """Write ``target`` (.safetensors + .json): the raw weights in ``run``'s resumable state with ``run``'s model
     metadata; returns the weights path."""
     run = Path(run)
-    state = read_weights(run / STATE_FILE)
-    model = load_model(run / "model.safetensors").model  # the run's architecture, built as its metadata says
-    load_state_into(
-        model, {key.removeprefix("model."): value for key, value in state.items() if key.startswith("model.")}, str(run / STATE_FILE)
-    )
-    metadata = read_metadata(run / "model")
+    if not (run / STATE_FILE).exists():
+        raise CheckpointError(f"{run / STATE_FILE}: no training state (is {run} a training run's folder?)")
+    loaded = load_model(run / "model.safetensors")  # the run's architecture, built as its metadata says
+    model, metadata = loaded.model, loaded.metadata
+    load_state_into(model, read_raw_weights(run / STATE_FILE), str(run / STATE_FILE))
     metadata.training = {**metadata.training, "weights": "raw weights at the last epoch (not the weight average)"}
     metadata.metrics = {}
     return save_model(model, target, metadata)

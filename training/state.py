@@ -35,6 +35,16 @@ def save_training_state(
         save_file(tensors, str(tmp), metadata={"training_state": json.dumps(header)})
 
 
+def _section(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """The tensors saved under ``prefix`` (``"model."``, ``"average."``), with the prefix removed."""
+    return {key.removeprefix(prefix): value for key, value in tensors.items() if key.startswith(prefix)}
+
+
+def read_raw_weights(path: Path) -> dict[str, torch.Tensor]:
+    """The model's own (not averaged) weights in a training state, as a state dict."""
+    return _section(load_file(str(path)), "model.")
+
+
 def load_training_state(
     path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, averaged: nn.Module | None = None
 ) -> dict[str, Any]:
@@ -42,9 +52,9 @@ def load_training_state(
     with safe_open(str(path), "pt") as handle:
         header = json.loads(handle.metadata()["training_state"])
     tensors = load_file(str(path))
-    model.load_state_dict({k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")})
+    model.load_state_dict(_section(tensors, "model."))
     if averaged is not None:
-        average = {k.removeprefix("average."): v for k, v in tensors.items() if k.startswith("average.")}
+        average = _section(tensors, "average.")
         if not average:
             raise ValueError(f"{path} holds no weight average; resume with the run's own optim.ema_decay")
         averaged.load_state_dict(average)

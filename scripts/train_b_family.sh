@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Train the B family (B = 1, 1.5, 2, 2.5) with one recipe and one budget, each member replacing its shipped predecessor
 # as soon as it has finished and is more accurate.
-#   bash scripts/train_b_family.sh                     every member in turn
-#   B_VALUES="1.0 2.0" bash scripts/train_b_family.sh  only those members
-# Recipe: configs/cifar10_bfamily_wide.toml from scratch into runs/cifar10_bfamily_wide_b$B (16 epochs: about 1 h a member on
-# two threads with AMX, 1.8 h without). Rerun the same command after an interruption: a run resumes from its last saved epoch, a finished one returns
-# at once. A finished member gets a mirror-averaging copy (the default model's design: logits averaged over the image and
-# its mirror image); the single pass and the copy are measured in eager fp32 on the whole test set, the copy replaces the
-# shipped member when it is more accurate (training.promote), and scripts/after_promotion.sh rebuilds its stored results.
+#   bash scripts/train_b_family.sh                                   both cycles of every member in turn
+#   B_VALUES="1.0 2.0" CYCLES="second" bash scripts/train_b_family.sh  only the second cycle of those members
+# Recipe, two cosine cycles per member:
+#   first:  configs/cifar10_bfamily_wide.toml from scratch into runs/cifar10_bfamily_wide_b$B (16 epochs: about 1 h on
+#           two threads with AMX, 1.6 h without);
+#   second: configs/cifar10_bfamily_wide_restart.toml from the shipped member into runs/cifar10_bfamily_wide_restart_b$B
+#           (8 epochs, about half that; it needs the shipped member to be the full-width one, and says so if not).
+# Rerun the same command after an interruption: a run resumes from its last saved epoch, a finished one returns at once.
+# A finished run gets a mirror-averaging copy (the default model's design: logits averaged over the image and its mirror
+# image); the single pass and the copy are measured in eager fp32 on the whole test set, the copy replaces the shipped
+# member when it is more accurate (training.promote), and scripts/after_promotion.sh rebuilds its stored results.
 # Members are promoted one by one because a machine's runs/ folder does not outlive its working period: only a
 # committed model survives, so each is shipped (and committed) as it comes; the B family page says when the shipped
 # members were trained with different recipes.
@@ -17,9 +21,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 python=.venv/bin/python
-for b in ${B_VALUES:-1.0 1.5 2.0 2.5}; do
-  run="runs/cifar10_bfamily_wide_b$b/model" mirrored="runs/cifar10_bfamily_wide_b$b/mirror/model"
-  "$python" -m training.train --config configs/cifar10_bfamily_wide.toml --model.b="$b" --run.out_dir="runs/cifar10_bfamily_wide_b$b" --resume
+
+# train_and_ship MEMBER_B OUT_DIR CONFIG [TRAIN_ARGS...]: train (or resume), mirror, measure, promote when better.
+train_and_ship() {
+  local b=$1 out=$2 config=$3
+  shift 3
+  local run="$out/model" mirrored="$out/mirror/model"
+  "$python" -m training.train --config "$config" --model.b="$b" --run.out_dir="$out" --resume "$@"
   "$python" -m training.evaluate --model "$run.safetensors" --write-metadata --compile off  # the single pass, eager fp32
   rm -f "$mirrored.safetensors" "$mirrored.json"
   "$python" -m training.mirror "$run" "$mirrored"
@@ -27,4 +35,15 @@ for b in ${B_VALUES:-1.0 1.5 2.0 2.5}; do
   if "$python" -m training.promote "$mirrored" "cifar10_bfamily_b$b"; then
     bash scripts/after_promotion.sh "cifar10_bfamily_b$b"
   fi
+}
+
+for b in ${B_VALUES:-1.0 1.5 2.0 2.5}; do
+  for cycle in ${CYCLES:-first second}; do
+    case $cycle in
+      first) train_and_ship "$b" "runs/cifar10_bfamily_wide_b$b" configs/cifar10_bfamily_wide.toml ;;
+      second) train_and_ship "$b" "runs/cifar10_bfamily_wide_restart_b$b" configs/cifar10_bfamily_wide_restart.toml \
+        --run.init_from="assets/models/cifar10_bfamily_b$b" ;;
+      *) echo "unknown cycle '$cycle' (first or second)" >&2; exit 2 ;;
+    esac
+  done
 done

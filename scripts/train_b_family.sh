@@ -8,7 +8,8 @@
 #           two threads with AMX, 1.6 h without);
 #   second: configs/cifar10_bfamily_wide_restart.toml from the shipped member into runs/cifar10_bfamily_wide_restart_b$B
 #           (8 epochs, about half that; it needs the shipped member to be the full-width one, and says so if not).
-# Rerun the same command after an interruption: a run resumes from its last saved epoch, a finished one returns at once.
+# Rerun the same command after an interruption: a run resumes from its last saved epoch, a finished one returns at once,
+# and a cycle the shipped member already came from is skipped (its metadata says so), on any machine.
 # A finished run gets a mirror-averaging copy (the default model's design: logits averaged over the image and its mirror
 # image); the single pass and the copy are measured in eager fp32 on the whole test set, the copy replaces the shipped
 # member when it is more accurate (training.promote), and scripts/after_promotion.sh rebuilds its stored results.
@@ -22,10 +23,26 @@ cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 python=.venv/bin/python
 
+# shipped_from MEMBER_B OUT_DIR: true when the shipped member's lineage (its metadata: the run it came from and the
+# runs that run started from) includes the run in OUT_DIR, so that cycle is done even on a machine without runs/.
+shipped_from() {
+  "$python" -c 'import json, sys
+training = json.load(open(sys.argv[1])).get("training", {})
+folders = []
+while training:
+    folders.append(training.get("config", {}).get("run", {}).get("out_dir"))
+    training = training.get("initialised_from", {}).get("training", {})
+sys.exit(sys.argv[2] not in folders)' "assets/models/cifar10_bfamily_b$1.json" "$2"
+}
+
 # train_and_ship MEMBER_B OUT_DIR CONFIG [TRAIN_ARGS...]: train (or resume), mirror, measure, promote when better.
 train_and_ship() {
   local b=$1 out=$2 config=$3
   shift 3
+  if shipped_from "$b" "$out"; then
+    echo "cifar10_bfamily_b$b: already shipped from $out, skipped"
+    return
+  fi
   local run="$out/model" mirrored="$out/mirror/model"
   "$python" -m training.train --config "$config" --model.b="$b" --run.out_dir="$out" --resume "$@"
   "$python" -m training.evaluate --model "$run.safetensors" --write-metadata --compile off  # the single pass, eager fp32

@@ -23,16 +23,11 @@ cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 python=.venv/bin/python
 
-# shipped_from MEMBER_B OUT_DIR: true when the shipped member's lineage (its metadata: the run it came from and the
-# runs that run started from) includes the run in OUT_DIR, so that cycle is done even on a machine without runs/.
+# shipped_from MEMBER_B OUT_DIR: true when the shipped member came from the run in OUT_DIR (its metadata's lineage,
+# training.promote.shipped_runs), so that cycle is done even on a machine without runs/.
 shipped_from() {
-  "$python" -c 'import json, sys
-training = json.load(open(sys.argv[1])).get("training", {})
-folders = []
-while training:
-    folders.append(training.get("config", {}).get("run", {}).get("out_dir"))
-    training = training.get("initialised_from", {}).get("training", {})
-sys.exit(sys.argv[2] not in folders)' "assets/models/cifar10_bfamily_b$1.json" "$2"
+  "$python" -c 'import sys; from training.promote import shipped_runs
+sys.exit(sys.argv[2] not in shipped_runs(sys.argv[1]))' "cifar10_bfamily_b$1" "$2"
 }
 
 # train_and_ship MEMBER_B OUT_DIR CONFIG [TRAIN_ARGS...]: train (or resume), mirror, measure, promote when better.

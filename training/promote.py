@@ -69,11 +69,30 @@ def promote_together(pairs: list[tuple[str | Path, str | Path]], file_limit: int
     return True
 
 
+def shipped_runs(shipped: str | Path) -> list[str]:
+    """The run folders the shipped model (a registered name or a path) came from, its own first, then the runs it was
+    initialised from; empty when nothing is shipped. A training script skips a cycle listed here, even on a machine
+    whose ``runs/`` is gone."""
+    _, path = _shipped_path(shipped)
+    if not checkpoint_paths(path)[1].exists():
+        return []
+    folders, training = [], read_metadata(path).training
+    while training:
+        folders.append(training.get("config", {}).get("run", {}).get("out_dir"))
+        training = training.get("initialised_from", {}).get("training", {})
+    return folders
+
+
+def _shipped_path(shipped: str | Path) -> tuple[str | None, Path]:
+    """The registered name (None for a plain path) and the weights path of a shipped model."""
+    name = str(shipped) if registry.is_registered(str(shipped)) else None
+    return name, registry.get_entry(name).weights_path if name else Path(shipped)
+
+
 def _plan(candidate: str | Path, shipped: str | Path) -> _Plan:
     """What promoting ``candidate`` over ``shipped`` would do. Raises for an unevaluated candidate or one of another
     architecture than the registered model."""
-    name = str(shipped) if registry.is_registered(str(shipped)) else None
-    path = registry.get_entry(name).weights_path if name else Path(shipped)
+    name, path = _shipped_path(shipped)
     new = test_accuracy(candidate)
     if math.isnan(new):
         raise ValueError(f"{candidate}: no test accuracy recorded; evaluate it before promoting")

@@ -242,7 +242,7 @@ def test_bf16_is_used_only_where_the_cpu_has_native_bf16(tmp_path, capsys) -> No
 
 def test_fine_tuning_starts_from_the_given_model_and_promotion_keeps_the_better(tiny_data, tmp_path) -> None:
     from bcos_core.checkpoints import CheckpointError
-    from training.promote import promote
+    from training.promote import promote, shipped_runs
 
     first, tuned = tmp_path / "first", tmp_path / "tuned"
     assert train.main(tiny_overrides(tiny_data, first, epochs=1)) == 0
@@ -271,10 +271,13 @@ def test_fine_tuning_starts_from_the_given_model_and_promotion_keeps_the_better(
     assert len(fastnet_parameters) > 10 and all(torch.equal(trained[key], started_from[key]) for key in fastnet_parameters)
 
     shipped = tmp_path / "shipped"
+    assert shipped_runs(shipped) == []
     assert promote(first / "model", shipped)  # nothing shipped yet
+    assert shipped_runs(shipped) == [str(first)]
     meta = json.loads((shipped.with_name("shipped.json")).read_text())
     assert not promote(tuned / "model", shipped)  # equal accuracy: the shipped model stays
     meta["metrics"]["test_accuracy"] = -1.0
     shipped.with_name("shipped.json").write_text(json.dumps(meta))
     assert promote(tuned / "model", shipped)
+    assert shipped_runs(shipped) == [str(tuned), str(first)]  # the fine-tuned run, then the run it started from
     assert json.loads(shipped.with_name("shipped.json").read_text())["metrics"]["test_accuracy"] >= 0

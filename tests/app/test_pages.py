@@ -82,6 +82,7 @@ def test_neuron_page_offers_the_index_layers_and_marks_a_model_without_index() -
     """One layer vocabulary: every layer offered for the default model opens its gallery; a model without an index
     says so beside each layer and instead of the gallery link."""
     from bcos_core.layers import explorable_layers
+    from bcos_core.registry import get_entry
     from bcos_core.zoo import load_model
 
     at = _open("app_pages/neurons.py")
@@ -90,7 +91,8 @@ def test_neuron_page_offers_the_index_layers_and_marks_a_model_without_index() -
     other = _open("app_pages/neurons.py", model="cifar10_bfamily_b2.0")
     assert all(option.endswith("(not in the neuron index)") for option in other.selectbox(key="layer").options)
     assert any("has no neuron index" in caption.value for caption in other.caption)
-    assert not any("mirror image" in caption.value for caption in other.sidebar.caption)  # a single-pass model
+    mirrored = bool(get_entry("cifar10_bfamily_b2.0").arch_kwargs.get("mirror_average"))
+    assert any("mirror image" in caption.value for caption in other.sidebar.caption) == mirrored  # said only of mirror averaging
 
 
 def test_b_family_page() -> None:
@@ -187,6 +189,7 @@ def test_an_official_format_imagenet_model_by_path_explains_an_imagenet_sample(o
     classes = at.sidebar.selectbox(key="data_class")
     assert at.sidebar.radio[0].value == "Data set" and classes.format_func(classes.value) == "brambling" and len(classes.options) == 1000
     assert at.select_slider(key="smooth").value == 15  # the paper's ImageNet smoothing
+    assert not any("mirror image" in caption.value for caption in at.sidebar.caption)  # a single-pass model
     _assert_exact(at, "model's logit")
     assert shown["rgba"] == (224, 224, 3)  # the explanation at the model's input size, not enlarged further
     at.sidebar.selectbox(key="model_choice").set_value("cifar10_fastnet_b2").run()

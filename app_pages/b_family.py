@@ -26,12 +26,15 @@ if not family:
         "section)."
     )
     st.stop()
-variants = architecture_variants(family)
-if len(variants) > 1:
-    groups = [f"B = {', '.join(f'{get_entry(name).b:g}' for name in group)}: `{arch}`" for arch, group in variants.items()]
+budgets: dict[str, list[str]] = {}
+for name in family:
+    budgets.setdefault(compute.get_model(name).metadata.training_budget or "training not recorded", []).append(name)
+differences = [group for groups in (architecture_variants(family), budgets) if len(groups) > 1 for group in groups.items()]
+if differences:
+    listed = [f"B = {', '.join(f'{get_entry(name).b:g}' for name in names)}: {what}" for what, names in differences]
     st.warning(
         "These members differ in more than B (the family is being retrained one member at a time), so differences between "
-        "them are not B's alone: " + "; ".join(groups)
+        "them are not B's alone: " + "; ".join(listed)
     )
 names = compute.get_model(family[0]).class_names
 init_widget("fam_cls", -1, int, choices=[-1, *range(len(names))])

@@ -48,6 +48,26 @@ class ModelMetadata:
     def b(self) -> float:
         return float(self.arch_kwargs.get("b", 2.0))
 
+    @property
+    def training_lineage(self) -> list[dict[str, Any]]:
+        """The training runs this model came from, its own first, then each run it was initialised from."""
+        runs, training = [], self.training
+        while training:
+            runs.append(training)
+            training = training.get("initialised_from", {}).get("training", {})
+        return runs
+
+    @property
+    def training_budget(self) -> str:
+        """Its training cycles, first cycle first, e.g. "16 + 8 epochs of 50,000 images" (empty when not recorded):
+        models compared with each other should differ in this no more than in what is being compared."""
+        cycles = [(run.get("epochs", 0), run.get("train_images", 0)) for run in reversed(self.training_lineage)]
+        if not cycles:
+            return ""
+        if len({images for _, images in cycles}) == 1:
+            return f"{' + '.join(str(epochs) for epochs, _ in cycles)} epochs of {cycles[0][1]:,} images"
+        return " + ".join(f"{epochs} epochs of {images:,} images" for epochs, images in cycles)
+
 
 def checkpoint_paths(path: str | os.PathLike) -> tuple[Path, Path]:
     """(weights, metadata) paths for ``x``, ``x.safetensors`` or ``x.json``."""

@@ -34,6 +34,22 @@ def test_round_trip(tmp_path) -> None:
     assert json.loads(path.with_suffix(".json").read_text())["library_version"] == bcos_core.__version__
 
 
+def test_training_lineage_and_budget_follow_the_runs_a_model_was_initialised_from() -> None:
+    def run(out_dir: str, epochs: int, images: int, started_from: dict | None = None) -> dict:
+        record = {"epochs": epochs, "train_images": images, "config": {"run": {"out_dir": out_dir}}}
+        return {**record, "initialised_from": {"path": "x", "training": started_from}} if started_from else record
+
+    def metadata(training: dict) -> ModelMetadata:
+        return ModelMetadata("a", {}, ["c"], "cifar10", 32, 0.0, training=training)
+
+    restarted = metadata(run("runs/second", 8, 50_000, run("runs/first", 16, 50_000)))
+    assert [r["config"]["run"]["out_dir"] for r in restarted.training_lineage] == ["runs/second", "runs/first"]
+    assert restarted.training_budget == "16 + 8 epochs of 50,000 images"  # first cycle first
+    subset_first = metadata(run("runs/full", 3, 50_000, run("runs/subset", 6, 20_000)))
+    assert subset_first.training_budget == "6 epochs of 20,000 images + 3 epochs of 50,000 images"
+    assert metadata({}).training_lineage == [] and metadata({}).training_budget == ""
+
+
 def test_half_precision_storage_halves_the_file_and_stays_exact(tmp_path) -> None:
     from bcos_core.checkpoints import store_half_precision
 

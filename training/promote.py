@@ -76,11 +76,7 @@ def shipped_runs(shipped: str | Path) -> list[str]:
     _, path = _shipped_path(shipped)
     if not checkpoint_paths(path)[1].exists():
         return []
-    folders, training = [], read_metadata(path).training
-    while training:
-        folders.append(training.get("config", {}).get("run", {}).get("out_dir"))
-        training = training.get("initialised_from", {}).get("training", {})
-    return folders
+    return [run.get("config", {}).get("run", {}).get("out_dir") for run in read_metadata(path).training_lineage]
 
 
 def _shipped_path(shipped: str | Path) -> tuple[str | None, Path]:

@@ -98,6 +98,7 @@ def test_neuron_page_offers_the_index_layers_and_marks_a_model_without_index() -
 def test_b_family_page() -> None:
     import bcos_core
     from app.evaluation import stored_quality
+    from bcos_core.checkpoints import read_metadata
 
     at = _open("app_pages/b_family.py")
     assert at.title[0].value == "B family"
@@ -106,8 +107,11 @@ def test_b_family_page() -> None:
         assert at.info
         return
     assert len(_pictures(at)) >= 1 + len(family) and len(at.get("plotly_chart")) >= len(family)  # input; explanations, contributions
-    mixed = len(bcos_core.registry.architecture_variants(family)) > 1
-    assert any("differ in more than B" in w.value for w in at.warning) == mixed  # said only while members differ beyond B
+    budgets = {read_metadata(bcos_core.registry.get_entry(name).weights_path).training_budget for name in family}
+    mixed = len(bcos_core.registry.architecture_variants(family)) > 1 or len(budgets) > 1
+    warnings = [w.value for w in at.warning if "differ in more than B" in w.value]
+    assert bool(warnings) == mixed  # said only while members differ beyond B: in architecture or in training
+    assert len(budgets) == 1 or all(budget in warnings[0] for budget in budgets)  # e.g. "16 + 8 epochs of 50,000 images"
     quality = stored_quality()
     stored = [n for n in family if quality and n in quality["models"]]
     if len(stored) > 1:

@@ -202,6 +202,18 @@ def alignment_profiles(results: dict) -> str:
     return "\n".join(lines)
 
 
+def localisation_spread(results: dict) -> str:
+    """One Markdown line per model: the quartiles of its per-tile localisation scores at each smoothing, which say
+    whether a mean moved with every tile or through a tail of badly localised ones."""
+    lines = []
+    for name, model in results["models"].items():
+        stored = [(s, model["localisation"].get(str(s))) for s in results["smoothings"]]
+        quartiles = [f"smoothing {s}: {e['q1']:.3f} / {e['median']:.3f} / {e['q3']:.3f}" for s, e in stored if e and "q1" in e]
+        if quartiles:
+            lines.append(f"- `{name}` (quartiles): " + "; ".join(quartiles))
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":  # python -m training.quality assets/evaluation/quality.json → the README's Markdown table
     import json
     import sys
@@ -210,3 +222,5 @@ if __name__ == "__main__":  # python -m training.quality assets/evaluation/quali
     print(markdown_table(stored))
     print()
     print(alignment_profiles(stored))
+    print()
+    print(localisation_spread(stored))

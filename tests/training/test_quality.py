@@ -132,6 +132,20 @@ def test_alignment_profiles_list_each_models_layers_in_order() -> None:
     assert alignment_profiles(results) == "- `a`: input 0.300 → stem 0.410"
 
 
+def test_localisation_spread_gives_each_models_quartiles_at_every_smoothing() -> None:
+    from training.quality import localisation_spread
+
+    spread = lambda q1, median, q3: {"mean": median, "q1": q1, "median": median, "q3": q3}  # noqa: E731
+    results = {
+        "smoothings": [3, 1],
+        "models": {
+            "a": {"localisation": {"3": spread(0.6866, 0.8657, 0.944), "1": spread(0.6307, 0.8235, 0.9031)}},
+            "no_grid": {"localisation": {"3": None, "1": None}},
+        },
+    }
+    assert localisation_spread(results) == "- `a` (quartiles): smoothing 3: 0.687 / 0.866 / 0.944; smoothing 1: 0.631 / 0.824 / 0.903"
+
+
 def test_training_speed_counts_the_images_of_every_epoch() -> None:
     from training.quality import training_speed
 

@@ -81,6 +81,14 @@ def grid_recall(grid_logits: Tensor, grids: list[Grid]) -> Tensor:
     return torch.tensor([len(set(row) & set(g.classes)) / len(g.classes) for row, g in zip(top, grids)])
 
 
+def scores_by_class(grids: list[Grid], scores: Tensor) -> dict[int, tuple[float, int]]:
+    """Per tile class, the mean score of its tiles and how many there were: which classes a model localises badly.
+    ``scores`` are :func:`play`'s (len(grids), n) scores of these grids."""
+    classes = torch.tensor([g.classes for g in grids]).flatten()
+    flat = scores.flatten().double()
+    return {int(c): (float(flat[classes == c].mean()), int((classes == c).sum())) for c in classes.unique()}
+
+
 def tile_scores(maps: Tensor, tiles: int, smooth: int = 1) -> Tensor:
     """Pointing-game score of each tile: (n, H, W) maps, map k for tile k's class → (n,) scores in [0, 1]."""
     side = math.isqrt(tiles)

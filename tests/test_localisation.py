@@ -8,7 +8,17 @@ import torch
 
 import bcos_core
 from bcos_core.attribution import BCOS, DEEPLIFT, attribution_method, available_methods, deletion_curve
-from bcos_core.localisation import Grid, compose_grid, confident_images, grid_recall, play, play_smoothings, sample_grids, tile_scores
+from bcos_core.localisation import (
+    Grid,
+    compose_grid,
+    confident_images,
+    grid_recall,
+    play,
+    play_smoothings,
+    sample_grids,
+    scores_by_class,
+    tile_scores,
+)
 from bcos_core.zoo import random_model
 
 
@@ -79,6 +89,14 @@ def _logits(rows: list[tuple[int, float]], num_classes: int = 10) -> tuple[torch
     for r, (label, value) in enumerate(rows):
         logits[r, label] = value
     return logits, labels
+
+
+def test_scores_by_class_average_each_class_over_the_grids_it_appears_in() -> None:
+    grids = [Grid((0, 1), (3, 5)), Grid((2, 3), (5, 7))]
+    scores = torch.tensor([[0.2, 0.9], [0.5, 1.0]])
+    by_class = scores_by_class(grids, scores)
+    assert list(by_class) == [3, 5, 7]
+    assert by_class[3] == pytest.approx((0.2, 1)) and by_class[5] == pytest.approx((0.7, 2)) and by_class[7] == pytest.approx((1.0, 1))
 
 
 def test_only_correct_confident_images_most_confident_first() -> None:

@@ -24,7 +24,7 @@ from bcos_core import LoadedModel, load_model
 from bcos_core.attribution import BCOS, attribution_method
 from bcos_core.datasets import folder_fingerprint
 from bcos_core.explain import predicted_linear_maps
-from bcos_core.localisation import confident_images, play_smoothings, sample_grids
+from bcos_core.localisation import Grid, confident_images, play_smoothings, sample_grids, scores_by_class
 from bcos_core.metrics import alignment_by_layer
 from bcos_core.preprocessing import encode_images
 from bcos_core.render import explanation_to_rgba, rgba_over_background, upscale_nearest
@@ -52,6 +52,11 @@ def training_speed(training: dict) -> dict | None:
     return {"images_per_s": round(training["epochs"] * images / training["wall_time_s"], 1), "threads": training.get("threads")}
 
 
+def named_class_means(grids: list[Grid], scores: torch.Tensor, class_names: list[str]) -> dict:
+    """{class name: {"mean", "n"}} of the tiles of each class in ``grids``, in class order (:func:`scores_by_class`)."""
+    return {class_names[c]: {"mean": round(mean, 4), "n": n} for c, (mean, n) in sorted(scores_by_class(grids, scores).items())}
+
+
 def measure_quality(loaded: LoadedModel, data: InMemoryDataset, grids: int = 500, seed: int = 42) -> dict:
     """Accuracy, alignment and localisation (every smoothing in :data:`SMOOTHINGS`) of one model on ``data``."""
     started = time.perf_counter()
@@ -74,6 +79,8 @@ def measure_quality(loaded: LoadedModel, data: InMemoryDataset, grids: int = 500
         },
         # None where no grid could be formed (fewer than 9 classes with confidently correct test images)
         "localisation": {str(smooth): box_statistics(scores[smooth].flatten().numpy()) if chosen else None for smooth in SMOOTHINGS},
+        # the mean score of each class's tiles (None without grids): which objects the maps miss
+        "localisation_by_class": {str(s): named_class_means(chosen, scores[s], data.classes) if chosen else None for s in SMOOTHINGS},
         "grids": len(chosen),
         "training_speed": training_speed(loaded.metadata.training),
         "seconds": round(time.perf_counter() - started, 1),
@@ -214,6 +221,21 @@ def localisation_spread(results: dict) -> str:
     return "\n".join(lines)
 
 
+def localisation_by_class(results: dict) -> str:
+    """A Markdown table of each model's mean localisation per tile class at the first smoothing (the paper's), for the
+    models measured with it: whether a mean fell through some classes or through all."""
+    smooth = str(results["smoothings"][0])
+    stored = {name: (model.get("localisation_by_class") or {}).get(smooth) for name, model in results["models"].items()}
+    rows = {name: by_class for name, by_class in stored.items() if by_class}
+    if not rows:
+        return ""
+    classes = list(next(iter(rows.values())))
+    lines = [f"| model (smoothing {smooth}) | " + " | ".join(classes) + " |", "|" + "---|" * (len(classes) + 1)]
+    for name, by_class in rows.items():
+        lines.append(f"| `{name}` | " + " | ".join(f"{by_class[c]['mean']:.3f}" if c in by_class else "–" for c in classes) + " |")
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":  # python -m training.quality assets/evaluation/quality.json → the README's Markdown table
     import json
     import sys
@@ -224,3 +246,5 @@ if __name__ == "__main__":  # python -m training.quality assets/evaluation/quali
     print(alignment_profiles(stored))
     print()
     print(localisation_spread(stored))
+    print()
+    print(localisation_by_class(stored))

@@ -68,6 +68,12 @@ def test_quality_cli_reports_accuracy_localisation_alignment_and_writes_the_shee
     assert 0.6 < model["test_accuracy"] <= 1 and model["grids"] == 3
     assert set(model["localisation"]) == {"3", "1"} and all(entry["n"] == 27 for entry in model["localisation"].values())
     assert model["localisation"]["3"]["mean"] != model["localisation"]["1"]["mean"]
+    class_names = {path.name for path in small_cifar_test.iterdir()}
+    for smooth, by_class in model["localisation_by_class"].items():  # every tile counted once, under its class's name
+        assert set(by_class) <= class_names
+        assert sum(entry["n"] for entry in by_class.values()) == 27
+        weighted = sum(entry["mean"] * entry["n"] for entry in by_class.values()) / 27
+        assert weighted == pytest.approx(model["localisation"][smooth]["mean"], abs=1e-3)
     assert 0 < model["alignment"]["mean"] < 1 and model["alignment"]["std"] > 0
     profile = model["alignment"]["by_layer"]  # the input, then every cut of the FastNet below its classifier
     assert list(profile)[:3] == ["input", "stem", "block1.conv1"] and "classifier" not in profile
@@ -146,6 +152,25 @@ def test_localisation_spread_gives_each_models_quartiles_at_every_smoothing() ->
     assert localisation_spread(results) == "- `a` (quartiles): smoothing 3: 0.687 / 0.866 / 0.944; smoothing 1: 0.631 / 0.824 / 0.903"
 
 
+def test_localisation_by_class_tabulates_the_models_measured_with_it_at_the_papers_smoothing() -> None:
+    from training.quality import localisation_by_class
+
+    def by_class(cat: float, dog: float) -> dict:
+        return {"cat": {"mean": cat, "n": 4}, "dog": {"mean": dog, "n": 5}}
+
+    results = {
+        "smoothings": [3, 1],
+        "models": {
+            "a": {"localisation_by_class": {"3": by_class(0.91234, 0.5), "1": by_class(0.1, 0.2)}},
+            "older": {"localisation": {}},  # stored before the breakdown existed: no row
+            "no grid": {"localisation_by_class": {"3": None, "1": None}},
+        },
+    }
+    table = ["| model (smoothing 3) | cat | dog |", "|---|---|---|", "| `a` | 0.912 | 0.500 |"]
+    assert localisation_by_class(results).splitlines() == table
+    assert localisation_by_class({"smoothings": [3], "models": {"older": {}}}) == ""
+
+
 def test_training_speed_counts_the_images_of_every_epoch() -> None:
     from training.quality import training_speed
 
@@ -175,6 +200,6 @@ def test_a_model_with_no_confident_images_gets_no_localisation_but_the_rest(tmp_
         [str(c) for c in range(10)],
     )
     result = measure_quality(loaded, data, grids=5)
-    assert result["grids"] == 0 and result["localisation"] == {"3": None, "1": None}
+    assert result["grids"] == 0 and result["localisation"] == result["localisation_by_class"] == {"3": None, "1": None}
     assert 0 <= result["test_accuracy"] <= 1 and -1 <= result["alignment"]["mean"] <= 1
     assert "– (no grid)" in markdown_table({"smoothings": [3, 1], "models": {"untrained": result}})

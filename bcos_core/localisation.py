@@ -89,8 +89,9 @@ def scores_by_class(grids: list[Grid], scores: Tensor) -> dict[int, tuple[float,
     return {int(c): (float(flat[classes == c].mean()), int((classes == c).sum())) for c in classes.unique()}
 
 
-def tile_scores(maps: Tensor, tiles: int, smooth: int = 1) -> Tensor:
-    """Pointing-game score of each tile: (n, H, W) maps, map k for tile k's class → (n,) scores in [0, 1]."""
+def tile_mass_shares(maps: Tensor, tiles: int, smooth: int = 1) -> Tensor:
+    """How each map's positive mass splits over the tiles: (n, H, W) maps, map k for tile k's class → (n, n) shares, row k
+    over the tiles in tile order (all 0 where a map has no positive mass). The diagonal is the pointing-game score."""
     side = math.isqrt(tiles)
     maps = maps.double()[:, None]
     if smooth > 1:
@@ -99,24 +100,53 @@ def tile_scores(maps: Tensor, tiles: int, smooth: int = 1) -> Tensor:
     tile_h, tile_w = maps.shape[-2] // side, maps.shape[-1] // side
     cells = F.avg_pool2d(maps, (tile_h, tile_w), stride=(tile_h, tile_w))[:, 0]  # (n, rows j, columns i)
     cell_mass = cells.transpose(1, 2).reshape(len(maps), -1)  # flattened as i·√n + j, the tile order
-    total = cell_mass.sum(1)
-    own = cell_mass[torch.arange(len(maps)), torch.arange(len(maps))]
-    return torch.where(total > 0, own / total.clamp(min=1e-300), torch.zeros_like(total)).float()
+    total = cell_mass.sum(1, keepdim=True)
+    return torch.where(total > 0, cell_mass / total.clamp(min=1e-300), torch.zeros_like(cell_mass))
+
+
+def own_scores(shares: Tensor) -> Tensor:
+    """Pointing-game scores from (…, n, n) mass shares: each map's share on its own tile, (…, n)."""
+    return shares.diagonal(dim1=-2, dim2=-1).float()
+
+
+def tile_scores(maps: Tensor, tiles: int, smooth: int = 1) -> Tensor:
+    """Pointing-game score of each tile: (n, H, W) maps, map k for tile k's class → (n,) scores in [0, 1]."""
+    return own_scores(tile_mass_shares(maps, tiles, smooth))
+
+
+def tile_distances(tiles: int) -> Tensor:
+    """(n, n) Chebyshev distances between tile positions on the √n × √n grid: 0 the tile itself, 1 a tile touching it
+    (by an edge or a corner), 2 or more farther away."""
+    side = math.isqrt(tiles)
+    column, row = torch.arange(tiles) // side, torch.arange(tiles) % side
+    return torch.maximum((column[:, None] - column).abs(), (row[:, None] - row).abs())
+
+
+def mass_by_distance(shares: Tensor) -> dict[str, float]:
+    """Mean share of a map's positive mass on its own tile, on the tiles touching it and on tiles farther away, from
+    (…, n, n) shares: whether the mass a score misses bleeds over the tile's borders or lands on other objects."""
+    distance = tile_distances(shares.shape[-1])
+    flat = shares.reshape(-1, *shares.shape[-2:]).double()
+    return {
+        name: float((flat * mask).sum((1, 2)).mean() / shares.shape[-1])
+        for name, mask in (("own", distance == 0), ("adjacent", distance == 1), ("farther", distance >= 2))
+    }
 
 
 def play(grids: list[Grid], images: Tensor, attribute: AttributionFn, smooth: int = 1, progress: Callable | None = None) -> Tensor:
     """Scores (len(grids), n) of one attribution method; ``images`` are the encoded (N, C, h, w) images the grids index."""
-    return play_smoothings(grids, images, attribute, (smooth,), progress)[smooth]
+    return own_scores(play_shares(grids, images, attribute, (smooth,), progress)[smooth])
 
 
-def play_smoothings(
+def play_shares(
     grids: list[Grid], images: Tensor, attribute: AttributionFn, smooths: Sequence[int], progress: Callable | None = None
 ) -> dict[int, Tensor]:
-    """:func:`play` at several smoothings from one attribution per grid (the costly part): {smooth: scores}."""
-    scores: dict[int, list[Tensor]] = {smooth: [] for smooth in smooths}
+    """Mass shares (len(grids), n, n) of each grid's maps (:func:`tile_mass_shares`) at several smoothings from one
+    attribution per grid (the costly part): {smooth: shares}; :func:`own_scores` gives :func:`play`'s scores."""
+    shares: dict[int, list[Tensor]] = {smooth: [] for smooth in smooths}
     for grid in progress(grids) if progress else grids:
         composed = compose_grid(images[list(grid.images)])
         maps = attribute(composed, list(grid.classes))
         for smooth in smooths:
-            scores[smooth].append(tile_scores(maps, len(grid.images), smooth))
-    return {smooth: torch.stack(s) if s else torch.empty(0, 0) for smooth, s in scores.items()}
+            shares[smooth].append(tile_mass_shares(maps, len(grid.images), smooth))
+    return {smooth: torch.stack(s) if s else torch.empty(0, 0, 0) for smooth, s in shares.items()}

@@ -13,10 +13,14 @@ from bcos_core.localisation import (
     compose_grid,
     confident_images,
     grid_recall,
+    mass_by_distance,
+    own_scores,
     play,
-    play_smoothings,
+    play_shares,
     sample_grids,
     scores_by_class,
+    tile_distances,
+    tile_mass_shares,
     tile_scores,
 )
 from bcos_core.zoo import random_model
@@ -71,6 +75,37 @@ def test_a_class_agnostic_map_scores_one_ninth_on_average_whatever_it_shows() ->
     scores = tile_scores(shown[None].expand(9, 12, 12), 9, smooth=3)
     assert scores.std() > 0.01
     assert scores.mean().item() == pytest.approx(1 / 9, abs=1e-6)
+
+
+def test_mass_shares_split_each_maps_positive_mass_over_the_tiles_in_tile_order() -> None:
+    maps = torch.zeros(9, 9, 9)
+    maps[0, 0:3, 0:3] = 1.0  # map 0: 1 on tile 0 (column 0, row 0) ...
+    maps[0, 3:6, 0:3] = 3.0  # ... 3 on tile 1 (column 0, row 1)
+    maps[0, 0:3, 6:9] = -5.0  # ... and negative mass on tile 6, which does not count
+    shares = tile_mass_shares(maps, 9)
+    assert shares[0].tolist() == pytest.approx([0.25, 0.75, 0, 0, 0, 0, 0, 0, 0])
+    assert torch.equal(shares[1:], torch.zeros(8, 9))  # no positive mass: no share anywhere
+    maps = torch.randn(9, 12, 12) + 0.3
+    for smooth in (1, 3):
+        shares = tile_mass_shares(maps, 9, smooth)
+        assert torch.allclose(shares.sum(1), torch.ones(9, dtype=shares.dtype))
+        assert torch.equal(own_scores(shares), tile_scores(maps, 9, smooth))
+
+
+def test_tile_distances_on_the_three_by_three_grid() -> None:
+    distance = tile_distances(9)
+    assert distance[4].tolist() == [1, 1, 1, 1, 0, 1, 1, 1, 1]  # the centre touches every other tile
+    assert distance[0].tolist() == [0, 1, 2, 1, 1, 2, 2, 2, 2]  # a corner touches three
+    assert torch.equal(distance, distance.T)
+
+
+def test_mass_by_distance_of_a_uniform_a_perfect_and_a_bleeding_map() -> None:
+    uniform = mass_by_distance(torch.full((2, 9, 9), 1 / 9))  # 4 corners, 4 edges and the centre touch 3, 5 and 8 tiles
+    assert uniform == pytest.approx({"own": 1 / 9, "adjacent": 40 / 81, "farther": 32 / 81})
+    assert mass_by_distance(torch.eye(9)) == pytest.approx({"own": 1.0, "adjacent": 0.0, "farther": 0.0})
+    bleeding = torch.zeros(9, 9)
+    bleeding[:, 4] = 1.0  # every map's mass on the centre tile: its own for tile 4, a neighbour's for the rest
+    assert mass_by_distance(bleeding) == pytest.approx({"own": 1 / 9, "adjacent": 8 / 9, "farther": 0.0})
 
 
 def test_smoothing_happens_before_clamping() -> None:
@@ -197,10 +232,10 @@ def test_several_smoothings_from_one_pass_equal_separate_games(bcos_model) -> No
         calls.append(1)
         return attribution_method(BCOS, bcos_model)(image, classes)
 
-    together = play_smoothings(grids, images, counting, (3, 1))
-    assert len(calls) == 1 and set(together) == {3, 1}
+    together = play_shares(grids, images, counting, (3, 1))
+    assert len(calls) == 1 and set(together) == {3, 1} and together[3].shape == (1, 9, 9)
     for smooth in (3, 1):
-        assert torch.equal(together[smooth], play(grids, images, attribution_method(BCOS, bcos_model), smooth))
+        assert torch.equal(own_scores(together[smooth]), play(grids, images, attribution_method(BCOS, bcos_model), smooth))
     assert not torch.equal(together[3], together[1])
 
 

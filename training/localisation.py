@@ -17,7 +17,7 @@ from tqdm import tqdm
 from bcos_core import LoadedModel
 from bcos_core.attribution import BCOS, CLASS_AGNOSTIC, attribution_method, available_methods
 from bcos_core.datasets import folder_fingerprint
-from bcos_core.localisation import compose_grid, confident_images, grid_recall, play, sample_grids
+from bcos_core.localisation import Grid, compose_grid, confident_images, grid_recall, play, sample_grids
 from bcos_core.metrics import predict_logits
 from bcos_core.preprocessing import encode_images
 
@@ -50,6 +50,12 @@ def checkpoint_digest(loaded: LoadedModel) -> str:
     """SHA-256 (first 16 hex digits) of the model's weights file, to say exactly which checkpoint was scored."""
     path = loaded.weights_path
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path is not None and path.exists() else "unknown"
+
+
+def mean_grid_recall(loaded: LoadedModel, data: InMemoryDataset, grids: list[Grid]) -> float:
+    """Mean :func:`~bcos_core.localisation.grid_recall` of the model over ``grids`` composed from ``data``'s images."""
+    grid_logits = predict_logits(loaded.model, torch.stack([compose_grid(data.images[list(g.images)]) for g in grids]), 50)
+    return round(float(grid_recall(grid_logits, grids).mean()), 4)
 
 
 NO_GRID = "no grid: fewer than 9 classes have a correctly classified test image with sigmoid(logit) > 0.5"
@@ -87,8 +93,7 @@ def localise_model(
     if not chosen:  # nothing to score: say why instead of failing on empty statistics
         result["note"] = NO_GRID
         return result
-    grid_logits = predict_logits(model, torch.stack([compose_grid(data.images[list(g.images)]) for g in chosen]), 50)
-    result["grid_recall"] = round(float(grid_recall(grid_logits, chosen).mean()), 4)
+    result["grid_recall"] = mean_grid_recall(loaded, data, chosen)
     result["grid_recall_blind"] = round(len(chosen[0].classes) / logits.shape[1], 4)
     for method in methods:
         if method not in available_methods(model):

@@ -24,13 +24,13 @@ from bcos_core import LoadedModel, load_model
 from bcos_core.attribution import BCOS, attribution_method
 from bcos_core.datasets import folder_fingerprint
 from bcos_core.explain import predicted_linear_maps
-from bcos_core.localisation import Grid, confident_images, play_smoothings, sample_grids, scores_by_class
+from bcos_core.localisation import Grid, confident_images, mass_by_distance, own_scores, play_shares, sample_grids, scores_by_class
 from bcos_core.metrics import alignment_by_layer
 from bcos_core.preprocessing import encode_images
 from bcos_core.render import explanation_to_rgba, rgba_over_background, upscale_nearest
 
 from .data import InMemoryDataset
-from .localisation import DATA_NOTE, box_statistics, checkpoint_digest
+from .localisation import DATA_NOTE, box_statistics, checkpoint_digest, mean_grid_recall
 
 SMOOTHINGS = (3, 1)  # the CVPR paper's CIFAR-10 smoothing first, then v2's TRAINING.md setting
 SHEET_PER_CLASS = 2
@@ -57,6 +57,10 @@ def named_class_means(grids: list[Grid], scores: torch.Tensor, class_names: list
     return {class_names[c]: {"mean": round(mean, 4), "n": n} for c, (mean, n) in sorted(scores_by_class(grids, scores).items())}
 
 
+def _rounded(values: dict[str, float]) -> dict[str, float]:
+    return {key: round(value, 4) for key, value in values.items()}
+
+
 def measure_quality(loaded: LoadedModel, data: InMemoryDataset, grids: int = 500, seed: int = 42) -> dict:
     """Accuracy, alignment and localisation (every smoothing in :data:`SMOOTHINGS`) of one model on ``data``."""
     started = time.perf_counter()
@@ -65,7 +69,8 @@ def measure_quality(loaded: LoadedModel, data: InMemoryDataset, grids: int = 500
     correct = logits.argmax(1) == data.labels
     chosen = sample_grids(confident_images(logits, data.labels), grids, 9, seed)
     progress = lambda g: tqdm(g, desc=f"{loaded.name}: localisation", unit="grid", leave=False)  # noqa: E731
-    scores = play_smoothings(chosen, encode_images(data.images), attribution_method(BCOS, loaded.model), SMOOTHINGS, progress)
+    shares = play_shares(chosen, encode_images(data.images), attribution_method(BCOS, loaded.model), SMOOTHINGS, progress)
+    scores = {smooth: own_scores(s) for smooth, s in shares.items()}
     return {
         "arch": loaded.metadata.arch,
         "b": loaded.metadata.arch_kwargs.get("b"),
@@ -81,6 +86,10 @@ def measure_quality(loaded: LoadedModel, data: InMemoryDataset, grids: int = 500
         "localisation": {str(smooth): box_statistics(scores[smooth].flatten().numpy()) if chosen else None for smooth in SMOOTHINGS},
         # the mean score of each class's tiles (None without grids): which objects the maps miss
         "localisation_by_class": {str(s): named_class_means(chosen, scores[s], data.classes) if chosen else None for s in SMOOTHINGS},
+        # where each map's positive mass lies: its own tile, the tiles touching it, farther (None without grids)
+        "localisation_mass": {str(s): _rounded(mass_by_distance(shares[s])) if chosen else None for s in SMOOTHINGS},
+        # the fraction of a grid's classes among the model's top logits for the whole grid: does it see the tiles at all
+        "grid_recall": mean_grid_recall(loaded, data, chosen) if chosen else None,
         "grids": len(chosen),
         "training_speed": training_speed(loaded.metadata.training),
         "seconds": round(time.perf_counter() - started, 1),
@@ -236,6 +245,25 @@ def localisation_by_class(results: dict) -> str:
     return "\n".join(lines)
 
 
+def localisation_mass(results: dict) -> str:
+    """A Markdown table of where each model's positive mass lies (own tile, tiles touching it, farther) at every
+    smoothing, and its grid recall, for the models measured with them; a uniform map's shares as the reference."""
+    tiles = 9
+    uniform = mass_by_distance(torch.full((tiles, tiles), 1 / tiles))
+    lines = ["| model | smoothing | own tile | tiles touching it | farther | grid recall |", "|---|---|---|---|---|---|"]
+    for name, model in results["models"].items():
+        for smooth in results["smoothings"]:
+            mass = (model.get("localisation_mass") or {}).get(str(smooth))
+            if mass:
+                recall = model.get("grid_recall")
+                shares = " | ".join(f"{mass[k]:.3f}" for k in ("own", "adjacent", "farther"))
+                lines.append(f"| `{name}` | {smooth} | {shares} | {'–' if recall is None else f'{recall:.3f}'} |")
+    if len(lines) == 2:
+        return ""
+    lines.append(f"| a uniform map | any | {uniform['own']:.3f} | {uniform['adjacent']:.3f} | {uniform['farther']:.3f} | – |")
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":  # python -m training.quality assets/evaluation/quality.json → the README's Markdown table
     import json
     import sys
@@ -248,3 +276,5 @@ if __name__ == "__main__":  # python -m training.quality assets/evaluation/quali
     print(localisation_spread(stored))
     print()
     print(localisation_by_class(stored))
+    print()
+    print(localisation_mass(stored))

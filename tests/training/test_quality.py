@@ -74,6 +74,10 @@ def test_quality_cli_reports_accuracy_localisation_alignment_and_writes_the_shee
         assert sum(entry["n"] for entry in by_class.values()) == 27
         weighted = sum(entry["mean"] * entry["n"] for entry in by_class.values()) / 27
         assert weighted == pytest.approx(model["localisation"][smooth]["mean"], abs=1e-3)
+    for smooth, mass in model["localisation_mass"].items():  # own, touching, farther: all of every map's mass
+        assert mass["own"] == pytest.approx(model["localisation"][smooth]["mean"], abs=1e-3)
+        assert sum(mass.values()) == pytest.approx(1, abs=1e-3) and min(mass.values()) >= 0
+    assert 0 < model["grid_recall"] <= 1
     assert 0 < model["alignment"]["mean"] < 1 and model["alignment"]["std"] > 0
     profile = model["alignment"]["by_layer"]  # the input, then every cut of the FastNet below its classifier
     assert list(profile)[:3] == ["input", "stem", "block1.conv1"] and "classifier" not in profile
@@ -171,6 +175,24 @@ def test_localisation_by_class_tabulates_the_models_measured_with_it_at_the_pape
     assert localisation_by_class({"smoothings": [3], "models": {"older": {}}}) == ""
 
 
+def test_localisation_mass_tabulates_own_touching_and_farther_shares_with_a_uniform_reference() -> None:
+    from training.quality import localisation_mass
+
+    mass = {"3": {"own": 0.9, "adjacent": 0.08, "farther": 0.02}, "1": {"own": 0.7, "adjacent": 0.2, "farther": 0.1}}
+    results = {
+        "smoothings": [3, 1],
+        "models": {"a": {"localisation_mass": mass, "grid_recall": 0.96}, "older": {"localisation": {}}},
+    }
+    assert localisation_mass(results).splitlines() == [
+        "| model | smoothing | own tile | tiles touching it | farther | grid recall |",
+        "|---|---|---|---|---|---|",
+        "| `a` | 3 | 0.900 | 0.080 | 0.020 | 0.960 |",
+        "| `a` | 1 | 0.700 | 0.200 | 0.100 | 0.960 |",
+        "| a uniform map | any | 0.111 | 0.494 | 0.395 | – |",
+    ]
+    assert localisation_mass({"smoothings": [3], "models": {"older": {}}}) == ""
+
+
 def test_training_speed_counts_the_images_of_every_epoch() -> None:
     from training.quality import training_speed
 
@@ -201,5 +223,6 @@ def test_a_model_with_no_confident_images_gets_no_localisation_but_the_rest(tmp_
     )
     result = measure_quality(loaded, data, grids=5)
     assert result["grids"] == 0 and result["localisation"] == result["localisation_by_class"] == {"3": None, "1": None}
+    assert result["localisation_mass"] == {"3": None, "1": None} and result["grid_recall"] is None
     assert 0 <= result["test_accuracy"] <= 1 and -1 <= result["alignment"]["mean"] <= 1
     assert "– (no grid)" in markdown_table({"smoothings": [3, 1], "models": {"untrained": result}})

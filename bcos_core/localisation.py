@@ -109,6 +109,17 @@ def own_scores(shares: Tensor) -> Tensor:
     return shares.diagonal(dim1=-2, dim2=-1).float()
 
 
+def mass_between_classes(grids: list[Grid], shares: Tensor, num_classes: int) -> Tensor:
+    """(C, C) matrix: entry (c, d) is the mean share of a class-c tile's map that lands on the class-d tile of its grid,
+    over the class-c tiles of the grids that have a class-d tile (NaN where none has); the diagonal is each class's mean
+    score. Off the diagonal, a uniform map gives 1/n: which other objects a class's maps mistake for it.
+    ``shares`` are :func:`play_shares`' (len(grids), n, n) shares of these grids."""
+    one_hot = F.one_hot(torch.tensor([g.classes for g in grids]), num_classes).double()  # (G, n, C)
+    landed = torch.einsum("gkt,gkc,gtd->cd", shares.double(), one_hot, one_hot)
+    pairs = torch.einsum("gkc,gtd->cd", one_hot, one_hot)
+    return torch.where(pairs > 0, landed / pairs.clamp(min=1), torch.full_like(landed, float("nan")))
+
+
 def tile_scores(maps: Tensor, tiles: int, smooth: int = 1) -> Tensor:
     """Pointing-game score of each tile: (n, H, W) maps, map k for tile k's class → (n,) scores in [0, 1]."""
     return own_scores(tile_mass_shares(maps, tiles, smooth))

@@ -13,6 +13,7 @@ from bcos_core.localisation import (
     compose_grid,
     confident_images,
     grid_recall,
+    mass_between_classes,
     mass_by_distance,
     own_scores,
     play,
@@ -106,6 +107,21 @@ def test_mass_by_distance_of_a_uniform_a_perfect_and_a_bleeding_map() -> None:
     bleeding = torch.zeros(9, 9)
     bleeding[:, 4] = 1.0  # every map's mass on the centre tile: its own for tile 4, a neighbour's for the rest
     assert mass_by_distance(bleeding) == pytest.approx({"own": 1 / 9, "adjacent": 8 / 9, "farther": 0.0})
+
+
+def test_mass_between_classes_averages_over_the_grids_where_both_classes_are() -> None:
+    grids = [Grid((0, 1, 2, 3), (0, 1, 2, 3)), Grid((4, 5, 6, 7), (1, 0, 2, 4))]  # 2×2 grids, classes 0-4
+    shares = torch.zeros(2, 4, 4)
+    shares[0, 0] = torch.tensor([0.5, 0.5, 0, 0])  # grid 0: class 0's map, half on its tile, half on class 1's
+    shares[1, 1] = torch.tensor([0.2, 0.8, 0, 0])  # grid 1: class 0's map (tile 1), 0.2 on class 1's tile (tile 0)
+    shares[0, 1] = shares[1, 0] = torch.tensor([0.0, 0, 0, 0])  # class 1's maps: no positive mass at all
+    matrix = mass_between_classes(grids, shares, 5)
+    assert matrix[0, 0] == pytest.approx(0.65) and matrix[0, 1] == pytest.approx(0.35)  # both grids have both
+    assert matrix[0, 2] == 0 and matrix[1, 1] == 0
+    assert torch.isnan(matrix[3, 4]) and torch.isnan(matrix[4, 3])  # 3 and 4 never share a grid
+    assert not torch.isnan(matrix[0, 4])  # grid 1 has classes 0 and 4
+    uniform = mass_between_classes(grids, torch.full((2, 4, 4), 0.25), 5)
+    assert torch.allclose(uniform[~torch.isnan(uniform)], torch.tensor(0.25, dtype=torch.float64))
 
 
 def test_smoothing_happens_before_clamping() -> None:

@@ -24,7 +24,16 @@ from bcos_core import LoadedModel, load_model
 from bcos_core.attribution import BCOS, attribution_method
 from bcos_core.datasets import folder_fingerprint
 from bcos_core.explain import predicted_linear_maps
-from bcos_core.localisation import Grid, confident_images, mass_by_distance, own_scores, play_shares, sample_grids, scores_by_class
+from bcos_core.localisation import (
+    Grid,
+    confident_images,
+    mass_between_classes,
+    mass_by_distance,
+    own_scores,
+    play_shares,
+    sample_grids,
+    scores_by_class,
+)
 from bcos_core.metrics import alignment_by_layer
 from bcos_core.preprocessing import encode_images
 from bcos_core.render import explanation_to_rgba, rgba_over_background, upscale_nearest
@@ -55,6 +64,16 @@ def training_speed(training: dict) -> dict | None:
 def named_class_means(grids: list[Grid], scores: torch.Tensor, class_names: list[str]) -> dict:
     """{class name: {"mean", "n"}} of the tiles of each class in ``grids``, in class order (:func:`scores_by_class`)."""
     return {class_names[c]: {"mean": round(mean, 4), "n": n} for c, (mean, n) in sorted(scores_by_class(grids, scores).items())}
+
+
+def named_class_pairs(grids: list[Grid], shares: torch.Tensor, class_names: list[str]) -> dict:
+    """{class: {other class: mean share of the class's maps on the other class's tile}} (:func:`mass_between_classes`),
+    None for pairs that never share a grid."""
+    matrix = mass_between_classes(grids, shares, len(class_names)).tolist()
+    return {
+        name: {other: None if np.isnan(matrix[c][d]) else round(matrix[c][d], 4) for d, other in enumerate(class_names) if d != c}
+        for c, name in enumerate(class_names)
+    }
 
 
 def _rounded(values: dict[str, float]) -> dict[str, float]:
@@ -88,6 +107,8 @@ def measure_quality(loaded: LoadedModel, data: InMemoryDataset, grids: int = 500
         "localisation_by_class": {str(s): named_class_means(chosen, scores[s], data.classes) if chosen else None for s in SMOOTHINGS},
         # where each map's positive mass lies: its own tile, the tiles touching it, farther (None without grids)
         "localisation_mass": {str(s): _rounded(mass_by_distance(shares[s])) if chosen else None for s in SMOOTHINGS},
+        # which other objects' tiles a class's maps put their mass on (None without grids)
+        "mass_between_classes": {str(s): named_class_pairs(chosen, shares[s], data.classes) if chosen else None for s in SMOOTHINGS},
         # the fraction of a grid's classes among the model's top logits for the whole grid: does it see the tiles at all
         "grid_recall": mean_grid_recall(loaded, data, chosen) if chosen else None,
         "grids": len(chosen),
@@ -264,6 +285,18 @@ def localisation_mass(results: dict) -> str:
     return "\n".join(lines)
 
 
+def strongest_class_pairs(results: dict, count: int = 3) -> str:
+    """One Markdown line per model that has them: the ``count`` largest shares of a class's maps on another class's tile
+    at the first smoothing (a uniform map gives 1/9 to each): which objects the maps mistake for one another."""
+    smooth, lines = str(results["smoothings"][0]), []
+    for name, model in results["models"].items():
+        pairs = (model.get("mass_between_classes") or {}).get(smooth)
+        if pairs:
+            ranked = sorted(((share, c, d) for c, row in pairs.items() for d, share in row.items() if share is not None), reverse=True)
+            lines.append(f"- `{name}` (smoothing {smooth}): " + ", ".join(f"{c} → {d} {share:.3f}" for share, c, d in ranked[:count]))
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":  # python -m training.quality assets/evaluation/quality.json → the README's Markdown table
     import json
     import sys
@@ -278,3 +311,5 @@ if __name__ == "__main__":  # python -m training.quality assets/evaluation/quali
     print(localisation_by_class(stored))
     print()
     print(localisation_mass(stored))
+    print()
+    print(strongest_class_pairs(stored))

@@ -78,6 +78,9 @@ def test_quality_cli_reports_accuracy_localisation_alignment_and_writes_the_shee
         assert mass["own"] == pytest.approx(model["localisation"][smooth]["mean"], abs=1e-3)
         assert sum(mass.values()) == pytest.approx(1, abs=1e-3) and min(mass.values()) >= 0
     assert 0 < model["grid_recall"] <= 1
+    for pairs in model["mass_between_classes"].values():  # every class, every other class, shares or None
+        assert set(pairs) == class_names and all(set(row) == class_names - {c} for c, row in pairs.items())
+        assert all(share is None or 0 <= share <= 1 for row in pairs.values() for share in row.values())
     assert 0 < model["alignment"]["mean"] < 1 and model["alignment"]["std"] > 0
     profile = model["alignment"]["by_layer"]  # the input, then every cut of the FastNet below its classifier
     assert list(profile)[:3] == ["input", "stem", "block1.conv1"] and "classifier" not in profile
@@ -193,6 +196,15 @@ def test_localisation_mass_tabulates_own_touching_and_farther_shares_with_a_unif
     assert localisation_mass({"smoothings": [3], "models": {"older": {}}}) == ""
 
 
+def test_strongest_class_pairs_lists_the_largest_shares_on_other_classes_tiles() -> None:
+    from training.quality import strongest_class_pairs
+
+    pairs = {"cat": {"dog": 0.2, "ship": None}, "dog": {"cat": 0.15, "ship": 0.01}, "ship": {"cat": 0.05, "dog": None}}
+    results = {"smoothings": [3, 1], "models": {"a": {"mass_between_classes": {"3": pairs, "1": None}}, "older": {}}}
+    assert strongest_class_pairs(results, 2) == "- `a` (smoothing 3): cat → dog 0.200, dog → cat 0.150"
+    assert strongest_class_pairs({"smoothings": [3], "models": {"older": {}}}) == ""
+
+
 def test_training_speed_counts_the_images_of_every_epoch() -> None:
     from training.quality import training_speed
 
@@ -223,6 +235,6 @@ def test_a_model_with_no_confident_images_gets_no_localisation_but_the_rest(tmp_
     )
     result = measure_quality(loaded, data, grids=5)
     assert result["grids"] == 0 and result["localisation"] == result["localisation_by_class"] == {"3": None, "1": None}
-    assert result["localisation_mass"] == {"3": None, "1": None} and result["grid_recall"] is None
+    assert result["localisation_mass"] == result["mass_between_classes"] == {"3": None, "1": None} and result["grid_recall"] is None
     assert 0 <= result["test_accuracy"] <= 1 and -1 <= result["alignment"]["mean"] <= 1
     assert "– (no grid)" in markdown_table({"smoothings": [3, 1], "models": {"untrained": result}})

@@ -15,7 +15,7 @@ from plotly.subplots import make_subplots
 from bcos_core import attribution
 from bcos_core.attribution import BCOS, DeletionCurves, attribution_method, deletion_gaps
 from bcos_core.datasets import folder_fingerprint
-from bcos_core.localisation import Grid, compose_grid, confident_images, sample_grids, tile_scores
+from bcos_core.localisation import Grid, compose_grid, confident_images, mass_by_distance, sample_grids, tile_scores
 from bcos_core.models import list_architectures
 from bcos_core.preprocessing import encode_crop
 from bcos_core.registry import b_family
@@ -134,6 +134,38 @@ def alignment_by_layer_figure(quality: dict, names: list[str]) -> go.Figure | No
     fig.update_xaxes(title_text="depth (0: input, 1: the last layer below the classifier)", range=[-0.02, 1.02])
     fig.update_yaxes(title_text="alignment cos(W_L(x), a_L)", rangemode="tozero")
     fig.update_layout(height=340, margin=dict(l=4, r=4, t=10, b=4), legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+MASS_PARTS = {"own": ("own tile", "#2ca02c"), "adjacent": ("tiles touching it", "#ff7f0e"), "farther": ("farther", "#d62728")}
+UNIFORM_MAP = "a uniform map"
+
+
+def localisation_mass_figure(quality: dict, names: list[str]) -> go.Figure | None:
+    """Where each stored model's maps put their positive mass at the paper's smoothing (own tile, tiles touching it,
+    farther), one stacked bar per model among ``names`` that has it, and a uniform map's shares as the reference."""
+    smooth = str(quality["smoothings"][0])
+    stored = {n: (quality["models"].get(n, {}).get("localisation_mass") or {}).get(smooth) for n in names}
+    stored = {name: mass for name, mass in stored.items() if mass}
+    if not stored:
+        return None
+    stored[UNIFORM_MAP] = mass_by_distance(torch.full((9, 9), 1 / 9))
+    fig = go.Figure()
+    for part, (label, color) in MASS_PARTS.items():
+        shares = [stored[name][part] for name in stored]
+        fig.add_trace(
+            go.Bar(
+                y=list(stored),
+                x=shares,
+                name=label,
+                orientation="h",
+                marker_color=color,
+                hovertemplate=f"%{{y}}<br>{label}: %{{x:.3f}}<extra></extra>",
+            )
+        )
+    fig.update_layout(barmode="stack", height=60 + 34 * len(stored), margin=dict(l=4, r=4, t=10, b=4), legend=dict(orientation="h", y=-0.3))
+    fig.update_xaxes(title_text=f"share of the map's positive mass (smoothing {smooth})", range=[0, 1])
+    fig.update_yaxes(autorange="reversed")
     return fig
 
 

@@ -79,6 +79,13 @@ def quality_section(names: list[str] | None = None) -> None:
             "output and the map from it to the logit."
         )
         st.plotly_chart(profile, key="alignment_by_layer")
+    mass = evaluation.localisation_mass_figure(results, [row["model"] for row in rows])
+    if mass is not None:
+        st.markdown(
+            "**Where the maps' mass lies**: of each tile's map, the share on its own tile (the localisation score), on the tiles "
+            "touching it (mass bleeding over the borders) and farther away (mass on other objects)."
+        )
+        st.plotly_chart(mass, key="localisation_mass")
     sheet = evaluation.QUALITY_PATH.parent / (results["sheet"]["path"] or "")
     if results["sheet"]["path"] and sheet.exists():
         st.image(

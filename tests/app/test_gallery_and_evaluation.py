@@ -142,6 +142,24 @@ def test_alignment_profile_draws_each_stored_models_layers_over_depth() -> None:
     assert alignment_by_layer_figure(quality, ["old"]) is None
 
 
+def test_localisation_mass_stacks_each_models_shares_beside_a_uniform_map() -> None:
+    from app.evaluation import UNIFORM_MAP, localisation_mass_figure
+
+    quality = {
+        "smoothings": [3, 1],
+        "models": {
+            "sharp": {"localisation_mass": {"3": {"own": 0.9, "adjacent": 0.06, "farther": 0.04}, "1": None}},
+            "old": {"localisation": {}},  # measured before the breakdown was stored: left out
+        },
+    }
+    figure = localisation_mass_figure(quality, ["sharp", "old", "missing"])
+    assert [trace.name for trace in figure.data] == ["own tile", "tiles touching it", "farther"]
+    assert all(list(trace.y) == ["sharp", UNIFORM_MAP] for trace in figure.data)
+    assert [trace.x[0] for trace in figure.data] == [0.9, 0.06, 0.04]
+    assert [trace.x[1] for trace in figure.data] == pytest.approx([1 / 9, 40 / 81, 32 / 81])  # 4 corners, 4 edges, the centre
+    assert figure.layout.barmode == "stack" and localisation_mass_figure(quality, ["old"]) is None
+
+
 def test_gallery_tiles_redraw_without_explaining_again(cifar_root, own_index, monkeypatch) -> None:
     import app.gallery
 

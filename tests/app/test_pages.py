@@ -118,6 +118,8 @@ def test_b_family_page() -> None:
         assert any("versus B" in s.value for s in at.subheader) and len(at.dataframe) == 1
         table = at.dataframe[0].value
         assert sorted(table["model"]) == sorted(stored) and (table["alignment cos(W(x), x)"] > 0).all()
+        with_mass = [n for n in stored if quality["models"][n].get("localisation_mass")]  # drawn for the members measured with it
+        assert any("localisation_mass" in chart.proto.id for chart in at.get("plotly_chart")) == bool(with_mass)
 
 
 def test_b_family_page_compares_other_models_of_the_data_set() -> None:

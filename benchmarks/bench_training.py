@@ -1,11 +1,13 @@
-"""Training steps of our CIFAR ResNet-20 vs the reference ``bcos`` cifar10_resnet20, interleaved (JSON, images/s).
+"""Training steps of our CIFAR ResNet-20 vs the reference ``bcos`` cifar10_resnet20, and of the FastNet layouts we
+ship, interleaved (JSON, images/s).
 
     python -m benchmarks.bench_training [--threads 2] [--batch 128] [--steps 7] [--bf16]
 
 Same batch, same loss and optimiser; every round runs one step of each variant. Ours is measured as written
 (eager, fp32) and compiled (torch.compile, what the training script uses; compilation timed separately); the
-shipped FastNet compiled too. ``--bf16`` adds bfloat16 autocast to the compiled variants (fast only on CPUs with
-native bf16, e.g. AMX; emulated elsewhere).
+FastNet compiled in three layouts: 32/64/256/256 without MaxOut (the architecture's default), the same with MaxOut 2
+(the B family) and 48/96/384/384 without MaxOut (the default model). ``--bf16`` adds bfloat16 autocast to the
+compiled variants (fast only on CPUs with native bf16, e.g. AMX; emulated elsewhere).
 """
 
 from __future__ import annotations
@@ -55,9 +57,11 @@ def main() -> None:
         "ours_resnet20_fp32": _step(build_model("bcos_resnet20_cifar10"), args.batch, False, False),
         "ours_resnet20_compiled": _step(build_model("bcos_resnet20_cifar10"), args.batch, args.bf16, True),
         "ours_fastnet_compiled": _step(build_model("bcos_fastnet_cifar10"), args.batch, args.bf16, True),
+        "ours_fastnet_maxout2_compiled": _step(build_model("bcos_fastnet_cifar10", max_out=2), args.batch, args.bf16, True),
+        "ours_fastnet_wide_compiled": _step(build_model("bcos_fastnet_cifar10", widths=(48, 96, 384, 384)), args.batch, args.bf16, True),
     }
     compile_s = {}
-    for name in ("ours_resnet20_compiled", "ours_fastnet_compiled"):
+    for name in [name for name in steps if name.endswith("_compiled")]:
         started = time.perf_counter()
         steps[name]()
         compile_s[name] = round(time.perf_counter() - started, 1)

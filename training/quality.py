@@ -312,4 +312,4 @@ if __name__ == "__main__":  # python -m training.quality assets/evaluation/quali
     print()
     print(localisation_mass(stored))
     print()
-    print(strongest_class_pairs(stored))
+    print(strongest_class_pairs(stored, count=5))

@@ -72,20 +72,24 @@ def quality_section(names: list[str] | None = None) -> None:
     st.dataframe(
         rows, hide_index=True, column_config={k: st.column_config.NumberColumn(format="%.3f") for k in rows[0] if k not in ("model", "B")}
     )
-    profile = evaluation.alignment_by_layer_figure(results, [row["model"] for row in rows])
-    if profile is not None:
-        st.markdown(
+    shown = [row["model"] for row in rows]
+    for key, figure, caption in (
+        (
+            "alignment_by_layer",
+            evaluation.alignment_by_layer_figure(results, shown),
             "**Alignment by depth**: the same cosine at the output of every layer that cuts the network in two, between that "
-            "output and the map from it to the logit."
-        )
-        st.plotly_chart(profile, key="alignment_by_layer")
-    mass = evaluation.localisation_mass_figure(results, [row["model"] for row in rows])
-    if mass is not None:
-        st.markdown(
+            "output and the map from it to the logit.",
+        ),
+        (
+            "localisation_mass",
+            evaluation.localisation_mass_figure(results, shown),
             "**Where the maps' mass lies**: of each tile's map, the share on its own tile (the localisation score), on the tiles "
-            "touching it (mass bleeding over the borders) and farther away (mass on other objects)."
-        )
-        st.plotly_chart(mass, key="localisation_mass")
+            "touching it (mass bleeding over the borders) and farther away (mass on other objects).",
+        ),
+    ):
+        if figure is not None:  # None where no shown model was measured with it
+            st.markdown(caption)
+            st.plotly_chart(figure, key=key)
     sheet = evaluation.QUALITY_PATH.parent / (results["sheet"]["path"] or "")
     if results["sheet"]["path"] and sheet.exists():
         st.image(

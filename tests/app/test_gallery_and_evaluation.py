@@ -97,6 +97,7 @@ def test_evaluation_page_shows_stored_results_a_live_grid_and_a_deletion_curve(c
     assert at.number_input(key="grid").value == 2 and at.selectbox(key="tile").value == 4
     charts = at.get("plotly_chart")
     assert len(charts) >= 2 + 3 + 1  # stored boxes, B family, three live maps, deletion curve
+    assert any("localisation_mass" in chart.proto.id for chart in charts)  # the shipped default is measured with it
     assert len(at.get("image")) >= 2  # the explanation sheet and the grid with its tile outlined
     assert any("sha256" in c.value for c in at.caption)
 

@@ -15,7 +15,7 @@ from plotly.subplots import make_subplots
 from bcos_core import attribution
 from bcos_core.attribution import BCOS, DeletionCurves, attribution_method, deletion_gaps
 from bcos_core.datasets import folder_fingerprint
-from bcos_core.localisation import Grid, compose_grid, confident_images, mass_by_distance, sample_grids, tile_scores
+from bcos_core.localisation import Grid, compose_grid, confident_images, sample_grids, tile_scores, uniform_mass_by_distance
 from bcos_core.models import list_architectures
 from bcos_core.preprocessing import encode_crop
 from bcos_core.registry import b_family
@@ -149,7 +149,7 @@ def localisation_mass_figure(quality: dict, names: list[str]) -> go.Figure | Non
     stored = {name: mass for name, mass in stored.items() if mass}
     if not stored:
         return None
-    stored[UNIFORM_MAP] = mass_by_distance(torch.full((9, 9), 1 / 9))
+    stored[UNIFORM_MAP] = uniform_mass_by_distance()
     fig = go.Figure()
     for part, (label, color) in MASS_PARTS.items():
         shares = [stored[name][part] for name in stored]

@@ -144,6 +144,11 @@ def mass_by_distance(shares: Tensor) -> dict[str, float]:
     }
 
 
+def uniform_mass_by_distance(tiles: int = 9) -> dict[str, float]:
+    """:func:`mass_by_distance` of a uniform map on a grid of ``tiles`` tiles: the reference its shares are read against."""
+    return mass_by_distance(torch.full((tiles, tiles), 1 / tiles))
+
+
 def play(grids: list[Grid], images: Tensor, attribute: AttributionFn, smooth: int = 1, progress: Callable | None = None) -> Tensor:
     """Scores (len(grids), n) of one attribution method; ``images`` are the encoded (N, C, h, w) images the grids index."""
     return own_scores(play_shares(grids, images, attribute, (smooth,), progress)[smooth])

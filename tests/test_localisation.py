@@ -23,6 +23,7 @@ from bcos_core.localisation import (
     tile_distances,
     tile_mass_shares,
     tile_scores,
+    uniform_mass_by_distance,
 )
 from bcos_core.zoo import random_model
 
@@ -103,6 +104,7 @@ def test_tile_distances_on_the_three_by_three_grid() -> None:
 def test_mass_by_distance_of_a_uniform_a_perfect_and_a_bleeding_map() -> None:
     uniform = mass_by_distance(torch.full((2, 9, 9), 1 / 9))  # 4 corners, 4 edges and the centre touch 3, 5 and 8 tiles
     assert uniform == pytest.approx({"own": 1 / 9, "adjacent": 40 / 81, "farther": 32 / 81})
+    assert uniform_mass_by_distance(9) == pytest.approx(uniform)
     assert mass_by_distance(torch.eye(9)) == pytest.approx({"own": 1.0, "adjacent": 0.0, "farther": 0.0})
     bleeding = torch.zeros(9, 9)
     bleeding[:, 4] = 1.0  # every map's mass on the centre tile: its own for tile 4, a neighbour's for the rest

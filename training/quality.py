@@ -33,6 +33,7 @@ from bcos_core.localisation import (
     play_shares,
     sample_grids,
     scores_by_class,
+    uniform_mass_by_distance,
 )
 from bcos_core.metrics import alignment_by_layer
 from bcos_core.preprocessing import encode_images
@@ -269,8 +270,7 @@ def localisation_by_class(results: dict) -> str:
 def localisation_mass(results: dict) -> str:
     """A Markdown table of where each model's positive mass lies (own tile, tiles touching it, farther) at every
     smoothing, and its grid recall, for the models measured with them; a uniform map's shares as the reference."""
-    tiles = 9
-    uniform = mass_by_distance(torch.full((tiles, tiles), 1 / tiles))
+    uniform = uniform_mass_by_distance()
     lines = ["| model | smoothing | own tile | tiles touching it | farther | grid recall |", "|---|---|---|---|---|---|"]
     for name, model in results["models"].items():
         for smooth in results["smoothings"]:

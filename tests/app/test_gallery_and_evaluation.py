@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app.evaluation import stored_quality
 from app.gallery import open_gallery
 from bcos_core.neuron_index import INDEX_DIR_ENV_VAR, SHIPPED_INDEX_DIR, ConceptLabels, labels_path
 
@@ -97,7 +99,12 @@ def test_evaluation_page_shows_stored_results_a_live_grid_and_a_deletion_curve(c
     assert at.number_input(key="grid").value == 2 and at.selectbox(key="tile").value == 4
     charts = at.get("plotly_chart")
     assert len(charts) >= 2 + 3 + 1  # stored boxes, B family, three live maps, deletion curve
-    assert any("localisation_mass" in chart.proto.id for chart in charts)  # the shipped default is measured with it
+    mass_chart = next(chart for chart in charts if "localisation_mass" in chart.proto.id)  # the shipped default is measured with it
+    sent = {trace["name"]: dict(zip(trace["y"], trace["x"])) for trace in json.loads(mass_chart.proto.spec)["data"]}
+    stored = stored_quality()["models"]["cifar10_fastnet_b2"]["localisation_mass"]["3"]  # what the browser gets is what is stored
+    assert [sent[label]["cifar10_fastnet_b2"] for label in ("own tile", "tiles touching it", "farther")] == pytest.approx(
+        [stored["own"], stored["adjacent"], stored["farther"]]
+    )
     assert len(at.get("image")) >= 2  # the explanation sheet and the grid with its tile outlined
     assert any("sha256" in c.value for c in at.caption)
 

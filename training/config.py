@@ -54,6 +54,7 @@ class RunConfig:
     channels_last: bool = False
     max_epochs_this_run: int = 0  # >0: stop (with a checkpoint) after this many epochs; for time-sliced runs
     init_from: str = ""  # an exported model (.safetensors + .json) whose weights start the run: fine-tuning
+    alignment_images: int = 0  # >0: each evaluation also logs the exported model's alignment on N test images
 
 
 @dataclass

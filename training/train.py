@@ -24,7 +24,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from bcos_core.checkpoints import CheckpointError, ModelMetadata, checkpoint_paths, load_state_into, read_metadata, read_weights, save_model
-from bcos_core.metrics import evaluate_classifier
+from bcos_core.metrics import evaluate_classifier, explanation_alignment
 from bcos_core.models import build_model, get_spec
 
 from .config import OptimConfig, TrainConfig, load_config
@@ -129,6 +129,14 @@ def weight_average(model: torch.nn.Module, decay: float) -> AveragedModel | None
     return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
 
+def logged_alignment(model: torch.nn.Module, images: torch.Tensor, count: int) -> float:
+    """Mean cos(W(x), x) of the predicted class over ``count`` test images spread evenly over the (class-sorted) test
+    set, eager float32: how alignment moves as training goes on (it fell with training length in our B = 2 runs)."""
+    chosen = torch.linspace(0, len(images) - 1, min(count, len(images))).long()
+    cosines, _ = explanation_alignment(model, images[chosen])
+    return round(float(cosines.mean()), 4)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", help="TOML file with [model], [data], [optim], [run] tables")
@@ -218,6 +226,8 @@ def _finish_epoch(
         exported.eval()
         report = evaluate_classifier(exported, test_data.images, test_data.labels, test_data.classes, bf16=cfg.run.bf16)
         record["test_accuracy"] = report["accuracy"]
+        if cfg.run.alignment_images:
+            record["test_alignment"] = logged_alignment(exported, test_data.images, cfg.run.alignment_images)
     progress.epoch, progress.step_in_epoch, progress.loss_sum, progress.correct, progress.seen = progress.epoch + 1, 0, 0.0, 0, 0
     info["history"].append(record)
     if group.is_main:

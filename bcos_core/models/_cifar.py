@@ -37,8 +37,10 @@ class BcosVGG9(BcosClassifier):
         max_out: int = 2,
         v1_scales: bool = True,
         widths: tuple[int, ...] = paper_widths,
+        mirror_average: bool = False,
     ) -> None:
         super().__init__()
+        self.mirror_average = mirror_average
         if len(widths) != len(self.strides):
             raise ValueError(f"the 9-layer network has {len(self.strides)} hidden widths, got {len(widths)}")
         layer_scale, temperature = _v1_scales(b) if v1_scales else (1.0, None)
@@ -101,11 +103,17 @@ class BcosFastNet(BcosClassifier):
 
 @register_architecture("bcos_vgg9_cifar10", dataset="cifar10", input_size=32)
 def bcos_vgg9(
-    *, b: float = 2.0, max_out: int = 2, num_classes: int = 10, v1_scales: bool = True, widths: tuple[int, ...] = BcosVGG9.paper_widths
+    *,
+    b: float = 2.0,
+    max_out: int = 2,
+    num_classes: int = 10,
+    v1_scales: bool = True,
+    widths: tuple[int, ...] = BcosVGG9.paper_widths,
+    mirror_average: bool = False,
 ) -> BcosVGG9:
     """Paper's 9-layer network with MaxOut 2; ``v1_scales`` applies v1's per-layer scales and logit temperature;
-    ``widths`` narrows it (the paper's are 64, 64, 128, 128, 128, 256, 256, 256)."""
-    return BcosVGG9(num_classes, b, max_out, v1_scales, tuple(widths))
+    ``widths`` narrows it (the paper's are 64, 64, 128, 128, 128, 256, 256, 256); ``mirror_average`` as the FastNet's."""
+    return BcosVGG9(num_classes, b, max_out, v1_scales, tuple(widths), mirror_average)
 
 
 @register_architecture("bcos_vgg9_nomaxout_cifar10", dataset="cifar10", input_size=32)

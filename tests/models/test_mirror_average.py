@@ -14,13 +14,14 @@ from bcos_core.neuron_index._build import layer_maxima_pass
 from bcos_core.preprocessing import encode_images
 from bcos_core.zoo import random_model
 
-WIDTHS = (8, 16, 32, 32)
+# small widths keep the tests fast: our FastNet and the paper's 9-layer network (no norms, v1's scales)
+ARCHITECTURES = {"bcos_fastnet_cifar10": (8, 16, 32, 32), "bcos_vgg9_cifar10": (8, 8, 16, 16, 16, 32, 32, 32)}
 
 
-@pytest.fixture(scope="module")
-def plain_and_mirrored():
-    plain = random_model("bcos_fastnet_cifar10", widths=WIDTHS)
-    mirrored = random_model("bcos_fastnet_cifar10", widths=WIDTHS, mirror_average=True)
+@pytest.fixture(scope="module", params=list(ARCHITECTURES))
+def plain_and_mirrored(request):
+    plain = random_model(request.param, widths=ARCHITECTURES[request.param])
+    mirrored = random_model(request.param, widths=ARCHITECTURES[request.param], mirror_average=True)
     mirrored.load_state_dict(plain.state_dict())
     return plain, mirrored
 

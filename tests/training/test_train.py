@@ -14,6 +14,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from bcos_core.metrics import explanation_alignment
 from bcos_core.models import build_model
 from bcos_core.zoo import load_model
 from tests.training.conftest import tiny_overrides
@@ -77,6 +78,18 @@ def test_training_is_deterministic_and_logs(tiny_data, tmp_path) -> None:
     assert [r["epoch"] for r in records] == [1, 2] and all("test_accuracy" in r for r in records)
     meta = json.loads((tmp_path / "a" / "model.json").read_text())
     assert meta["training"]["epochs"] == 2 and meta["training"]["command"].startswith("python -m training.train")
+
+
+def test_alignment_is_logged_at_each_evaluation(tiny_data, tmp_path) -> None:
+    """``run.alignment_images`` logs the exported model's mean cos(W(x), x) on test images spread over the classes."""
+    out = tmp_path / "aligned"
+    assert train.main(tiny_overrides(tiny_data, out, epochs=1) + ["--run.alignment_images=6"]) == 0
+    (record,) = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    test_images = train.load_datasets(load_config(None, tiny_overrides(tiny_data, out)))[1].images
+    spread = torch.linspace(0, len(test_images) - 1, 6).long()
+    cosines, _ = explanation_alignment(load_model(out / "model.safetensors").model, test_images[spread])
+    assert -1 <= record["test_alignment"] <= 1 and len(set(spread.tolist())) == 6
+    assert record["test_alignment"] == pytest.approx(float(cosines.mean()), abs=1e-4)
 
 
 def test_resume_after_stop_is_exact(tiny_data, tmp_path) -> None:

@@ -51,7 +51,8 @@ def stored_quality(path: Path = QUALITY_PATH) -> dict | None:
 
 
 def quality_rows(results: dict, names: list[str]) -> list[dict]:
-    """One table row per stored model among ``names`` (in that order): accuracy, localisation at each smoothing, alignment."""
+    """One table row per stored model among ``names`` (in that order): accuracy, localisation at each smoothing, alignment,
+    colour agreement (None where it was not measured)."""
     rows = []
     for name in names:
         model = results["models"].get(name)
@@ -60,6 +61,8 @@ def quality_rows(results: dict, names: list[str]) -> list[dict]:
         row = {"model": name, "B": model["b"], "test accuracy": model["test_accuracy"]}
         row.update({f"localisation (smoothing {s})": (model["localisation"][str(s)] or {}).get("mean") for s in results["smoothings"]})
         row["alignment cos(W(x), x)"] = model["alignment"]["mean"]
+        colour = model.get("colour") or {}
+        row["colour error"], row["roughness ratio"] = colour.get("error"), colour.get("roughness_ratio")
         rows.append(row)
     return rows
 

@@ -104,7 +104,9 @@ def quality_section(names: list[str] | None = None) -> None:
         "smoothing "
         "(fewer where fewer test images are confidently correct) "
         "(the paper smooths CIFAR-10 maps with a 3 × 3 box; v2's scripts use 1). Alignment: mean cosine between the predicted class's W(x) "
-        "and the 6-channel input over the whole test set."
+        "and the 6-channel input over the whole test set. Colour error: how far the drawn explanation's colours are from the image's "
+        "(0: its own colours); roughness ratio: how much more the explanation's colour changes from pixel to pixel than the image's "
+        "(1: as smooth; stripes ≫ 1), on test images spread over the classes."
     )
 
 

@@ -11,9 +11,10 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from .compilation import compiled_if_worthwhile
-from .explain import predicted_layer_maps
+from .explain import predicted_layer_maps, predicted_linear_maps
 from .layers import circuit_layers, running_statistics
 from .preprocessing import encode_images
+from .render import explanation_to_rgba
 
 
 @torch.no_grad()
@@ -96,3 +97,48 @@ def alignment_by_layer(
     if not all_logits:
         return {name: torch.empty(0) for name in cosines}, torch.empty(0)
     return {name: torch.cat(values) for name, values in cosines.items()}, torch.cat(all_logits)
+
+
+def colour_agreement(image: Tensor, linear_map: Tensor, smooth: int = 3, alpha_percentile: float = 99.5) -> dict[str, float]:
+    """How the colours of the paper's RGBA explanation (:func:`~bcos_core.render.explanation_to_rgba`) compare with the
+    encoded image it explains, each pixel weighted by the explanation's opacity (what a person sees of it).
+
+    "error": mean |explanation colour − image colour| over the visible pixels and the 3 channels (0 where W(x) ∝ x: the
+    explanation shows the object's own colours). "roughness" / "image_roughness": mean colour change between
+    neighbouring pixels of the explanation / of the image, each pair weighted by its mean opacity: an explanation that
+    fills the object with stripes changes colour from pixel to pixel far more than the image does. NaN for a map of
+    zeros (nothing is drawn).
+    """
+    rgba = torch.from_numpy(explanation_to_rgba(image, linear_map, smooth, alpha_percentile)).double()
+    shown, alpha, seen = rgba[..., :3], rgba[..., 3], image[:3].detach().double().permute(1, 2, 0)
+
+    def weighted(values: Tensor, weights: Tensor) -> float:
+        total = float(weights.sum())
+        return float((values * weights).sum()) / total if total > 0 else float("nan")
+
+    def roughness(rgb: Tensor) -> float:
+        across = (rgb[:, 1:] - rgb[:, :-1]).abs().mean(-1), (alpha[:, 1:] + alpha[:, :-1]) / 2
+        down = (rgb[1:] - rgb[:-1]).abs().mean(-1), (alpha[1:] + alpha[:-1]) / 2
+        return weighted(torch.cat([across[0].flatten(), down[0].flatten()]), torch.cat([across[1].flatten(), down[1].flatten()]))
+
+    return {"error": weighted((shown - seen).abs().mean(-1), alpha), "roughness": roughness(shown), "image_roughness": roughness(seen)}
+
+
+def explanation_colours(
+    model: nn.Module, images: Tensor, smooth: int = 3, alpha_percentile: float = 99.5, batch_size: int = 250, progress: bool = False
+) -> dict[str, float]:
+    """:func:`colour_agreement` of each image's predicted-class explanation, over (N, 3, H, W) images: the mean colour
+    error, and the roughness ratio (mean roughness of the explanations over that of the images; 1: as smooth as the
+    images, striped fills ≫ 1), with the number of images that had a drawn explanation."""
+    measured = []
+    for start in tqdm(range(0, len(images), batch_size), desc="colours", unit="batch", disable=not progress, leave=False):
+        x = encode_images(images[start : start + batch_size])
+        _, maps = predicted_linear_maps(model, x)
+        measured += [colour_agreement(image, linear_map, smooth, alpha_percentile) for image, linear_map in zip(x, maps)]
+    values = {key: torch.tensor([m[key] for m in measured], dtype=torch.float64) for key in ("error", "roughness", "image_roughness")}
+    visible = ~values["error"].isnan()
+    return {
+        "error": float(values["error"][visible].mean()),
+        "roughness_ratio": float(values["roughness"][visible].mean() / values["image_roughness"][visible].mean()),
+        "images": int(visible.sum()),
+    }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -9,7 +11,7 @@ import bcos_core
 from bcos_core.circuits import explain_channels
 from bcos_core.explain import predicted_linear_maps
 from bcos_core.layers import BcosConv2d, LogitLayer, circuit_layers
-from bcos_core.metrics import alignment_by_layer, explanation_alignment
+from bcos_core.metrics import alignment_by_layer, colour_agreement, explanation_alignment, explanation_colours
 from bcos_core.models import BcosClassifier
 from bcos_core.zoo import random_model
 
@@ -161,3 +163,40 @@ def test_alignment_by_layer_is_the_cosine_of_each_cuts_exact_linear_map(model) -
             linear_map = expl.contributions / expl.activations
             expected = float(expl.contributions.sum() / (linear_map.norm() * expl.activations.norm()))
             assert abs(float(cosines[layer][index]) - expected) < 1e-4, layer
+
+
+def _smooth_image(height: int = 16, width: int = 16) -> torch.Tensor:
+    """A 6-channel encoded image whose colours change slowly from pixel to pixel."""
+    ramp = torch.linspace(0.1, 0.9, width)
+    rgb = torch.stack([ramp.expand(height, width), ramp.flip(0).expand(height, width), torch.full((height, width), 0.5)])
+    return torch.cat([rgb, 1 - rgb])
+
+
+def test_colour_agreement_of_a_map_aligned_with_the_image_is_its_own_colours() -> None:
+    image = _smooth_image()
+    agreement = colour_agreement(image, 0.3 * image)  # W(x) ∝ x: the explanation draws each pixel in its own colour
+    assert agreement["error"] == pytest.approx(0, abs=1e-6)
+    assert agreement["roughness"] == pytest.approx(agreement["image_roughness"], rel=1e-6) and agreement["image_roughness"] > 0
+
+
+def test_colour_agreement_sees_stripes_and_wrong_colours_and_only_visible_pixels() -> None:
+    image = _smooth_image()
+    red, cyan = torch.tensor([1.0, 0, 0, 0, 1, 1]), torch.tensor([0, 1.0, 1, 1, 0, 0])
+    stripes = torch.where(torch.arange(16) % 2 == 0, red[:, None, None], cyan[:, None, None]).expand(6, 16, 16).clone()
+    striped = colour_agreement(image, stripes)  # saturated red and cyan columns over a smooth image
+    assert striped["roughness"] > 10 * striped["image_roughness"] and striped["error"] > 0.3
+    hidden = stripes.clone()
+    hidden[:, :, 8:] = -0.3 * image[:, :, 8:]  # negative evidence is transparent: only the striped half is seen
+    left_half = colour_agreement(image[:, :, :8], stripes[:, :, :8])["error"]
+    assert colour_agreement(image, hidden)["error"] == pytest.approx(left_half, abs=0.05)
+    assert math.isnan(colour_agreement(image, torch.zeros_like(image))["error"])  # no map, nothing drawn
+
+
+def test_explanation_colours_average_each_images_predicted_class_explanation(model) -> None:
+    images = torch.rand(4, 3, 32, 32)
+    colours = explanation_colours(model, images, batch_size=3)
+    expected = [colour_agreement(x, bcos_core.explain(model, x).linear_map) for x in (torch.cat([i, 1 - i]) for i in images)]
+    assert colours["images"] == 4
+    assert colours["error"] == pytest.approx(sum(e["error"] for e in expected) / 4, rel=1e-4)
+    ratio = sum(e["roughness"] for e in expected) / sum(e["image_roughness"] for e in expected)
+    assert colours["roughness_ratio"] == pytest.approx(ratio, rel=1e-4)

@@ -35,6 +35,11 @@ class InMemoryDataset:
     def subset(self, indices: Tensor) -> InMemoryDataset:
         return InMemoryDataset(self.images[indices], self.labels[indices], self.classes)
 
+    def spread(self, count: int) -> InMemoryDataset:
+        """``count`` images spread evenly over the set (all of it when it is smaller): every class of a class-sorted
+        test folder, at a fraction of the cost of the whole set."""
+        return self.subset(torch.linspace(0, len(self) - 1, min(count, len(self))).long())
+
 
 def _decode(path: Path, size: int | None) -> np.ndarray:
     from PIL import Image

@@ -71,6 +71,11 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="with --quality: results of other --quality runs (measured the same way) to include; without --model nothing new is measured",
     )
+    quality.add_argument(
+        "--colours-only",
+        action="store_true",
+        help="with --quality --append: measure only the colour agreement of every --model and add it to its row in --out (no sheet)",
+    )
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -129,15 +134,31 @@ def _quality(models: list, data, data_path: Path, args: argparse.Namespace) -> i
     from . import quality
 
     earlier = [json.loads(args.out.read_text())] if args.append and args.out and args.out.exists() else []
+    if args.colours_only:
+        if not earlier or args.merge:
+            print("error: --colours-only adds to the rows stored in an existing --out (with --append, without --merge)", file=sys.stderr)
+            return 2
+        try:
+            results = quality.add_colours(earlier[0], models, data)
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        _write_results(results, args.out)
+        return 0
     earlier += [json.loads(path.read_text()) for path in args.merge]
     measured = models if args.model or not args.merge else []  # merging alone measures nothing
     results = quality.run(measured, data, data_path, args.grids, args.sheet, earlier)
+    _write_results(results, args.out)
+    return 0
+
+
+def _write_results(results: dict, out: Path | None) -> None:
+    """Print the JSON and write it to ``out`` (atomically) when given."""
     text = json.dumps(results, indent=1)
     print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(args.out, (text + "\n").encode())
-    return 0
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(out, (text + "\n").encode())
 
 
 def _record_accuracy(model: str, report: dict) -> None:

@@ -6,8 +6,9 @@
 Per model: test accuracy; the grid pointing game of the B-cos contributions at the paper's CIFAR-10 smoothing (3×3)
 and at v2's (1), both from the same maps of the same grids; alignment, the mean cosine between the predicted class's
 W(x) and x over the test set, and the same cosine at the output of every layer that cuts the network in two (where the
-alignment is won or lost). The sheet explains the same 20 test images (the first 2 of each class) with every
-model, one row each, like the paper's Fig. 4.
+alignment is won or lost); colour agreement, whether the drawn explanation shows the image's own colours and is as
+smooth as the image (on 2,000 test images spread over the classes). The sheet explains the same 20 test images (the
+first 2 of each class) with every model, one row each, like the paper's Fig. 4.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from bcos_core.localisation import (
     scores_by_class,
     uniform_mass_by_distance,
 )
-from bcos_core.metrics import alignment_by_layer
+from bcos_core.metrics import alignment_by_layer, explanation_colours
 from bcos_core.preprocessing import encode_images
 from bcos_core.render import explanation_to_rgba, rgba_over_background, upscale_nearest
 
@@ -46,6 +47,14 @@ SMOOTHINGS = (3, 1)  # the CVPR paper's CIFAR-10 smoothing first, then v2's TRAI
 SHEET_PER_CLASS = 2
 SHEET_RENDER = {"smooth": 3, "alpha_percentile": 99.5, "background": "black"}  # the dashboard's defaults
 SHEET_TILE = 96  # pixels per explained image in the sheet (nearest-neighbour upscaling)
+COLOUR_IMAGES = 2000  # test images spread evenly over the set for the colour agreement (every class, a fifth of the cost)
+COLOUR_PROCEDURE = (
+    f"colour agreement of the predicted class's explanation drawn as the sheet draws it ({SHEET_RENDER['smooth']}×{SHEET_RENDER['smooth']} "
+    f"smoothing, alpha clipped at the {SHEET_RENDER['alpha_percentile']} percentile) on {COLOUR_IMAGES} test images spread evenly over the "
+    "test set: error = opacity-weighted mean |explanation colour − image colour| (0: the image's own colours, as where W(x) ∝ x); "
+    "roughness ratio = mean colour change between neighbouring pixels of the explanation over that of the image, opacity-weighted "
+    "(1: as smooth as the image; striped fills ≫ 1)"
+)
 
 
 def sheet_indices(labels: torch.Tensor, per_class: int = SHEET_PER_CLASS) -> list[int]:
@@ -81,6 +90,13 @@ def _rounded(values: dict[str, float]) -> dict[str, float]:
     return {key: round(value, 4) for key, value in values.items()}
 
 
+def measure_colours(loaded: LoadedModel, data: InMemoryDataset) -> dict:
+    """The colour agreement of :data:`COLOUR_PROCEDURE` (:func:`bcos_core.metrics.explanation_colours`), rounded."""
+    spread = data.spread(COLOUR_IMAGES)
+    colours = explanation_colours(loaded.model, spread.images, SHEET_RENDER["smooth"], SHEET_RENDER["alpha_percentile"], progress=True)
+    return {"error": round(colours["error"], 4), "roughness_ratio": round(colours["roughness_ratio"], 3), "images": colours["images"]}
+
+
 def measure_quality(loaded: LoadedModel, data: InMemoryDataset, grids: int = 500, seed: int = 42) -> dict:
     """Accuracy, alignment and localisation (every smoothing in :data:`SMOOTHINGS`) of one model on ``data``."""
     started = time.perf_counter()
@@ -102,6 +118,8 @@ def measure_quality(loaded: LoadedModel, data: InMemoryDataset, grids: int = 500
             # the same cosine at the output of every cut below the classifier (input first): where alignment is lost
             "by_layer": {name: round(float(values.mean()), 4) for name, values in layer_cosines.items()},
         },
+        # does the drawn explanation show the image's own colours, as smoothly as the image (COLOUR_PROCEDURE)
+        "colour": measure_colours(loaded, data),
         # None where no grid could be formed (fewer than 9 classes with confidently correct test images)
         "localisation": {str(smooth): box_statistics(scores[smooth].flatten().numpy()) if chosen else None for smooth in SMOOTHINGS},
         # the mean score of each class's tiles (None without grids): which objects the maps miss
@@ -183,6 +201,7 @@ def run(
         "grids": grids,
         "smoothings": list(SMOOTHINGS),
         "sheet": {"images": indices, "render": SHEET_RENDER, "path": sheet_path.name if sheet_path else None},
+        "colour_procedure": COLOUR_PROCEDURE,
         "models": {},
     }
     same = ("procedure", "data_fingerprint", "grids", "smoothings")
@@ -204,6 +223,17 @@ def run(
     return results
 
 
+def add_colours(results: dict, models: list[LoadedModel], data: InMemoryDataset) -> dict:
+    """``results`` with the colour agreement of each of ``models`` measured and added to its stored row (nothing else is
+    measured again): for rows stored before the colour agreement was part of the quality measurement."""
+    missing = [label for label in model_labels(models) if label not in results["models"]]
+    if missing:
+        raise ValueError(f"no stored row for {', '.join(missing)}: measure their whole quality first")
+    for label, loaded in zip(model_labels(models), models):
+        results["models"][label]["colour"] = measure_colours(loaded, data)
+    return {**results, "colour_procedure": COLOUR_PROCEDURE}
+
+
 def _mean_text(entry: dict | None) -> str:
     return "– (no grid)" if entry is None else f"{entry['mean']:.3f}"
 
@@ -212,7 +242,9 @@ def markdown_table(results: dict) -> str:
     """The README's table of stored quality results: one row per model."""
     smoothings = results["smoothings"]
     speeds = [model.get("training_speed") for model in results["models"].values()]
+    colours = any("colour" in model for model in results["models"].values())
     header = ["model", "B", "test accuracy", *(f"localisation (smoothing {s})" for s in smoothings), "alignment"]
+    header += ["colour error", "roughness ratio"] if colours else []
     header += ["training images/s"] if any(speeds) else []
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name, model in results["models"].items():
@@ -223,6 +255,9 @@ def markdown_table(results: dict) -> str:
             *(_mean_text(model["localisation"][str(s)]) for s in smoothings),
             f"{model['alignment']['mean']:.3f}",
         ]
+        if colours:
+            colour = model.get("colour")
+            cells += [f"{colour['error']:.3f}", f"{colour['roughness_ratio']:.2f}"] if colour else ["–", "–"]
         if any(speeds):
             speed = model.get("training_speed")
             cells.append(f"{speed['images_per_s']:g} ({speed['threads']} thread{'s' * (speed['threads'] != 1)})" if speed else "–")

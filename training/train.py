@@ -129,11 +129,10 @@ def weight_average(model: torch.nn.Module, decay: float) -> AveragedModel | None
     return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
 
-def logged_alignment(model: torch.nn.Module, images: torch.Tensor, count: int) -> float:
+def logged_alignment(model: torch.nn.Module, test_data: InMemoryDataset, count: int) -> float:
     """Mean cos(W(x), x) of the predicted class over ``count`` test images spread evenly over the (class-sorted) test
     set, eager float32: how alignment moves as training goes on (it fell with training length in our B = 2 runs)."""
-    chosen = torch.linspace(0, len(images) - 1, min(count, len(images))).long()
-    cosines, _ = explanation_alignment(model, images[chosen])
+    cosines, _ = explanation_alignment(model, test_data.spread(count).images)
     return round(float(cosines.mean()), 4)
 
 
@@ -227,7 +226,7 @@ def _finish_epoch(
         report = evaluate_classifier(exported, test_data.images, test_data.labels, test_data.classes, bf16=cfg.run.bf16)
         record["test_accuracy"] = report["accuracy"]
         if cfg.run.alignment_images:
-            record["test_alignment"] = logged_alignment(exported, test_data.images, cfg.run.alignment_images)
+            record["test_alignment"] = logged_alignment(exported, test_data, cfg.run.alignment_images)
     progress.epoch, progress.step_in_epoch, progress.loss_sum, progress.correct, progress.seen = progress.epoch + 1, 0, 0.0, 0, 0
     info["history"].append(record)
     if group.is_main:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -118,6 +119,9 @@ def test_b_family_page() -> None:
         assert any("versus B" in s.value for s in at.subheader) and len(at.dataframe) == 1
         table = at.dataframe[0].value
         assert sorted(table["model"]) == sorted(stored) and (table["alignment cos(W(x), x)"] > 0).all()
+        for name, error in zip(table["model"], table["colour error"]):  # the stored colour agreement, blank where not measured
+            stored_error = (quality["models"][name].get("colour") or {}).get("error")
+            assert error == pytest.approx(stored_error) if stored_error is not None else pd.isna(error)
         with_mass = [n for n in stored if quality["models"][n].get("localisation_mass")]  # drawn for the members measured with it
         assert any("localisation_mass" in chart.proto.id for chart in at.get("plotly_chart")) == bool(with_mass)
 

@@ -85,6 +85,8 @@ def test_quality_cli_reports_accuracy_localisation_alignment_and_writes_the_shee
     profile = model["alignment"]["by_layer"]  # the input, then every cut of the FastNet below its classifier
     assert list(profile)[:3] == ["input", "stem", "block1.conv1"] and "classifier" not in profile
     assert profile["input"] == model["alignment"]["mean"] and all(-1 < value < 1 for value in profile.values())
+    colour = model["colour"]  # every one of the 300 images (fewer than the 2,000 spread ones) has a drawn explanation
+    assert colour["images"] == 300 and 0 < colour["error"] < 1 and colour["roughness_ratio"] > 1
     assert len(printed["sheet"]["images"]) == 20
     image = Image.open(sheet)
     assert image.size == (150 + 20 * (SHEET_TILE + 4), 16 + 2 * (SHEET_TILE + 4))
@@ -99,6 +101,16 @@ def test_quality_cli_reports_accuracy_localisation_alignment_and_writes_the_shee
     merged = tmp_path / "merged.json"
     assert evaluate.main(["--quality", *args[3:8], "3", "--out", str(merged), "--merge", str(out), "--merge", str(apart)]) == 0
     assert list(json.loads(merged.read_text())["models"]) == ["cifar10_fastnet_b2", "cifar10_bfamily_b2.0", "cifar10_bfamily_b1.0"]
+    # a row stored without the colour agreement gets it measured alone, the same as in the whole measurement
+    stored = json.loads(merged.read_text())
+    del stored["models"]["cifar10_fastnet_b2"]["colour"]
+    merged.write_text(json.dumps(stored))
+    assert evaluate.main([*args[:8], "3", "--out", str(merged), "--append", "--colours-only"]) == 0
+    assert json.loads(merged.read_text())["models"]["cifar10_fastnet_b2"] == model
+    capsys.readouterr()
+    unmeasured = ["--quality", "--model", "cifar10_bfamily_b1.5", *args[3:8], "3"]
+    assert evaluate.main([*unmeasured, "--out", str(merged), "--append", "--colours-only"]) == 2
+    assert "no stored row for cifar10_bfamily_b1.5" in capsys.readouterr().err
     with pytest.raises(ValueError, match="measured differently"):
         evaluate.main([*args[:2], "cifar10_bfamily_b1.0", *args[3:8], "4", *args[9:], "--append"])
 
@@ -136,6 +148,10 @@ def test_markdown_table_has_a_row_per_model_with_the_stored_figures() -> None:
     lines = markdown_table(results).splitlines()
     assert lines[0].endswith("| alignment | training images/s |")
     assert lines[2].endswith("| 0.260 | 48.2 (1 thread) |") and lines[3].endswith("| 0.100 | – |")
+    results["models"]["a"]["colour"] = {"error": 0.3308, "roughness_ratio": 3.6376, "images": 2000}
+    lines = markdown_table(results).splitlines()
+    assert lines[0].endswith("| alignment | colour error | roughness ratio | training images/s |")
+    assert lines[2].endswith("| 0.260 | 0.331 | 3.64 | 48.2 (1 thread) |") and lines[3].endswith("| 0.100 | – | – | – |")
 
 
 def test_alignment_profiles_list_each_models_layers_in_order() -> None:

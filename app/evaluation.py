@@ -173,8 +173,8 @@ def localisation_mass_figure(quality: dict, names: list[str]) -> go.Figure | Non
 
 
 def b_family_figure(quality: dict, family: list[str]) -> go.Figure:
-    """Paper Fig. 5 from the stored quality results: localisation at the paper's smoothing (boxes), alignment (diamonds)
-    and test accuracy (crosses, right axis) per B."""
+    """Paper Fig. 5 from the stored quality results: localisation at the paper's smoothing (boxes), alignment (diamonds),
+    colour error (triangles, where every member has it) and test accuracy (crosses, right axis) per B."""
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     models, smooth = quality["models"], str(quality["smoothings"][0])
     labels = [f"B = {models[n]['b']:g}" for n in family]
@@ -193,6 +193,18 @@ def b_family_figure(quality: dict, family: list[str]) -> go.Figure:
         ),
         secondary_y=False,
     )
+    if all(models[n].get("colour") for n in family):
+        fig.add_trace(
+            go.Scatter(
+                x=labels,
+                y=[models[n]["colour"]["error"] for n in family],
+                mode="markers+lines",
+                name="colour error",
+                marker=dict(symbol="triangle-down", size=10, color="#2ca02c"),
+                hovertemplate="%{x}: colour error %{y:.3f} (0: the image's own colours)<extra></extra>",
+            ),
+            secondary_y=False,
+        )
     accuracy = [100 * models[n]["test_accuracy"] for n in family]
     fig.add_trace(
         go.Scatter(
@@ -206,7 +218,7 @@ def b_family_figure(quality: dict, family: list[str]) -> go.Figure:
         secondary_y=True,
     )
     _reference_lines(fig)
-    fig.update_yaxes(title_text=f"localisation (smoothing {smooth}) · alignment", range=[0, 1.05], secondary_y=False)
+    fig.update_yaxes(title_text=f"localisation (smoothing {smooth}) · alignment · colour error", range=[0, 1.05], secondary_y=False)
     fig.update_yaxes(title_text="test accuracy (%)", secondary_y=True, showgrid=False, tickformat=".1f")
     fig.update_layout(height=380, showlegend=False, margin=dict(l=4, r=4, t=10, b=4))
     return fig
@@ -325,16 +337,21 @@ def findings(results: dict) -> list[str]:
 
 
 def family_findings(quality: dict, family: list[str]) -> list[str]:
-    """Whether localisation (paper's smoothing) and alignment rise with B, as in the paper (computed from the stored numbers)."""
+    """Whether localisation (paper's smoothing) and alignment rise with B, as in the paper, and the colour error falls
+    (where every member has it), computed from the stored numbers."""
     if len(family) < 2:
         return []
     models, smooth = quality["models"], str(quality["smoothings"][0])
+    measures = [
+        (f"mean localisation (smoothing {smooth})", [models[n]["localisation"][smooth]["mean"] for n in family], "rise"),
+        ("alignment", [models[n]["alignment"]["mean"] for n in family], "rise"),
+    ]
+    if all(models[n].get("colour") for n in family):  # the paper's pictures: more of the image's own colours at higher B
+        measures.append(("colour error", [models[n]["colour"]["error"] for n in family], "fall"))
     lines = []
-    for what, values in (
-        (f"mean localisation (smoothing {smooth})", [models[n]["localisation"][smooth]["mean"] for n in family]),
-        ("alignment", [models[n]["alignment"]["mean"] for n in family]),
-    ):
-        rises = all(a < b for a, b in zip(values, values[1:]))
-        trend = "rises monotonically with B, as in the paper" if rises else "does not rise monotonically with B, unlike the paper"
+    for what, values, expected in measures:
+        ordered = all(a < b if expected == "rise" else a > b for a, b in zip(values, values[1:]))
+        monotonic = f"{expected}s monotonically with B, as in the paper"
+        trend = monotonic if ordered else f"does not {expected} monotonically with B, unlike the paper"
         lines.append(f"B family: {what} " + ", ".join(f"B {models[n]['b']:g} → {v:.3f}" for n, v in zip(family, values)) + f"; it {trend}.")
     return lines

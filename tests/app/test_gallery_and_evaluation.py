@@ -150,6 +150,33 @@ def test_alignment_profile_draws_each_stored_models_layers_over_depth() -> None:
     assert alignment_by_layer_figure(quality, ["old"]) is None
 
 
+def _family_quality(colour_errors: list[float | None]) -> dict:
+    """Stored quality results of a B family of three, with the given colour errors (None: measured before it was stored)."""
+    models = {}
+    for b, alignment, error in zip((1.0, 2.0, 2.5), (0.01, 0.29, 0.36), colour_errors):
+        entry = {"mean": 0.2 * b, "q1": 0.1 * b, "median": 0.2 * b, "q3": 0.3 * b, "lower_whisker": 0, "upper_whisker": 0.4 * b, "n": 27}
+        models[f"b{b:g}"] = {"b": b, "test_accuracy": 0.89, "grids": 3, "localisation": {"3": entry}, "alignment": {"mean": alignment}}
+        if error is not None:
+            models[f"b{b:g}"]["colour"] = {"error": error, "roughness_ratio": 4.0, "images": 2000}
+    return {"smoothings": [3], "models": models}
+
+
+def test_b_family_figure_draws_the_stored_trends_over_b() -> None:
+    from app.evaluation import b_family_figure, family_findings
+
+    quality = _family_quality([0.46, 0.35, 0.37])
+    figure = b_family_figure(quality, list(quality["models"]))
+    lines = {trace.name: list(trace.y) for trace in figure.data if trace.type == "scatter"}
+    assert lines == {"alignment": [0.01, 0.29, 0.36], "colour error": [0.46, 0.35, 0.37], "test accuracy": [89.0, 89.0, 89.0]}
+    assert [list(box.median) for box in figure.data if box.type == "box"] == [[0.2], [0.4], [0.5]]
+    findings = family_findings(quality, list(quality["models"]))
+    assert "rises monotonically" in findings[0] and "rises monotonically" in findings[1]
+    assert findings[2].startswith("B family: colour error B 1 → 0.460, B 2 → 0.350, B 2.5 → 0.370") and "does not fall" in findings[2]
+    unmeasured = _family_quality([0.46, None, 0.3])  # one member measured before the colour agreement: no colour line
+    assert "colour error" not in {trace.name for trace in b_family_figure(unmeasured, list(unmeasured["models"])).data}
+    assert len(family_findings(unmeasured, list(unmeasured["models"]))) == 2
+
+
 def test_localisation_mass_stacks_each_models_shares_beside_a_uniform_map() -> None:
     from app.evaluation import UNIFORM_MAP, localisation_mass_figure
 

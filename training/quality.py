@@ -38,6 +38,7 @@ from bcos_core.localisation import (
 )
 from bcos_core.metrics import alignment_by_layer, explanation_colours
 from bcos_core.preprocessing import encode_images
+from bcos_core.registry import is_registered
 from bcos_core.render import explanation_to_rgba, rgba_over_background, upscale_nearest
 
 from .data import InMemoryDataset
@@ -133,8 +134,19 @@ def measure_quality(loaded: LoadedModel, data: InMemoryDataset, grids: int = 500
         "grids": len(chosen),
         "training_speed": training_speed(loaded.metadata.training),
         "seconds": round(time.perf_counter() - started, 1),
-        "checkpoint": {"name": loaded.name, "sha256_16": checkpoint_digest(loaded)},
+        "checkpoint": {"name": loaded.name, "sha256_16": checkpoint_digest(loaded), **_file_of(loaded)},
     }
+
+
+def _file_of(loaded: LoadedModel) -> dict:
+    """{"path": the weights file} for a model loaded from a file rather than by its registered name: what the sheet
+    loads again when the row is merged later."""
+    return {} if is_registered(loaded.name) or loaded.weights_path is None else {"path": str(loaded.weights_path)}
+
+
+def stored_model(label: str, row: dict) -> LoadedModel:
+    """The model of a stored row, for its sheet row: by registered name, or from the file the row names."""
+    return load_model(row.get("checkpoint", {}).get("path") or label)
 
 
 def sheet_row(loaded: LoadedModel, data: InMemoryDataset, indices: list[int]) -> tuple[list[np.ndarray], list[bool]]:
@@ -210,11 +222,13 @@ def run(
             raise ValueError(f"the earlier results were measured differently (compare their {', '.join(same)}); measure all models again")
         results["models"].update(before["models"])
     measured = dict(zip(model_labels(models), models))
+    # the earlier rows' models before the (long) measurement: one that cannot be loaded fails now, not after it
+    stored = {label: stored_model(label, row) for label, row in results["models"].items() if label not in measured}
     for label, loaded in measured.items():
         results["models"][label] = measure_quality(loaded, data, grids)
     rows = []
     for label in results["models"]:
-        tiles, correct = sheet_row(measured[label] if label in measured else load_model(label), data, indices)
+        tiles, correct = sheet_row(measured.get(label) or stored[label], data, indices)
         rows.append((label, tiles, correct))
     if sheet_path is not None:
         inputs = [data.images[i].permute(1, 2, 0).numpy() for i in indices]

@@ -11,6 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
+import bcos_core
 from training import evaluate
 from training.quality import SHEET_TILE, compose_sheet, sheet_indices
 
@@ -254,3 +255,24 @@ def test_a_model_with_no_confident_images_gets_no_localisation_but_the_rest(tmp_
     assert result["localisation_mass"] == result["mass_between_classes"] == {"3": None, "1": None} and result["grid_recall"] is None
     assert 0 <= result["test_accuracy"] <= 1 and -1 <= result["alignment"]["mean"] <= 1
     assert "– (no grid)" in markdown_table({"smoothings": [3, 1], "models": {"untrained": result}})
+    assert "path" not in result["checkpoint"]  # no file to load it again from
+
+
+def test_a_stored_row_of_a_model_file_is_loaded_again_from_that_file(tmp_path) -> None:
+    """Rows merged later get their sheet rows from their models: a registered one by name, a file by the path stored."""
+    from bcos_core.checkpoints import CheckpointError, checkpoint_paths
+    from training.data import InMemoryDataset
+    from training.quality import measure_quality, stored_model
+
+    registered = bcos_core.registry.get_entry("cifar10_bfamily_b1.0").weights_path
+    copy = tmp_path / "run" / "model.safetensors"
+    copy.parent.mkdir()
+    for source, target in zip(checkpoint_paths(registered), checkpoint_paths(copy)):
+        shutil.copy(source, target)
+    data = InMemoryDataset(torch.zeros(10, 3, 32, 32, dtype=torch.uint8), torch.arange(10), bcos_core.load_model(copy).class_names)
+    row = measure_quality(bcos_core.load_model(copy), data, grids=1)
+    assert row["checkpoint"]["path"] == str(copy)
+    assert stored_model("run", row).weights_path == copy
+    assert stored_model("cifar10_bfamily_b1.0", {"checkpoint": {"name": "cifar10_bfamily_b1.0"}}).name == "cifar10_bfamily_b1.0"
+    with pytest.raises(CheckpointError, match="no such model file or registered model"):
+        stored_model("run", {"checkpoint": {"name": "model"}})  # stored before rows named their file

@@ -48,7 +48,7 @@ SMOOTHINGS = (3, 1)  # the CVPR paper's CIFAR-10 smoothing first, then v2's TRAI
 SHEET_PER_CLASS = 2
 SHEET_RENDER = {"smooth": 3, "alpha_percentile": 99.5, "background": "black"}  # the dashboard's defaults
 SHEET_TILE = 96  # pixels per explained image in the sheet (nearest-neighbour upscaling)
-COLOUR_IMAGES = 2000  # test images spread evenly over the set for the colour agreement (every class, a fifth of the cost)
+COLOUR_IMAGES = 2000  # test images spread evenly over the set for the colour agreement (every class; a fifth of CIFAR-10's test set)
 COLOUR_PROCEDURE = (
     f"colour agreement of the predicted class's explanation drawn as the sheet draws it ({SHEET_RENDER['smooth']}×{SHEET_RENDER['smooth']} "
     f"smoothing, alpha clipped at the {SHEET_RENDER['alpha_percentile']} percentile) on {COLOUR_IMAGES} test images spread evenly over the "

@@ -182,46 +182,29 @@ def b_family_figure(quality: dict, family: list[str]) -> go.Figure:
         fig.add_trace(
             _box(models[name]["localisation"][smooth], label, METHOD_COLORS[BCOS], models[name]["grids"], x=label), secondary_y=False
         )
-    fig.add_trace(
-        go.Scatter(
-            x=labels,
-            y=[models[n]["alignment"]["mean"] for n in family],
-            mode="markers+lines",
-            name="alignment",
-            marker=dict(symbol="diamond", size=10, color="#9467bd"),
-            hovertemplate="%{x}: alignment %{y:.3f}<extra></extra>",
-        ),
-        secondary_y=False,
-    )
+    fig.add_trace(_trend(labels, [models[n]["alignment"]["mean"] for n in family], "alignment", "diamond", "#9467bd", "{y:.3f}"))
     if all(models[n].get("colour") for n in family):
-        fig.add_trace(
-            go.Scatter(
-                x=labels,
-                y=[models[n]["colour"]["error"] for n in family],
-                mode="markers+lines",
-                name="colour error",
-                marker=dict(symbol="triangle-down", size=10, color="#2ca02c"),
-                hovertemplate="%{x}: colour error %{y:.3f} (0: the image's own colours)<extra></extra>",
-            ),
-            secondary_y=False,
-        )
+        errors = [models[n]["colour"]["error"] for n in family]
+        fig.add_trace(_trend(labels, errors, "colour error", "triangle-down", "#2ca02c", "{y:.3f} (0: the image's own colours)"))
     accuracy = [100 * models[n]["test_accuracy"] for n in family]
-    fig.add_trace(
-        go.Scatter(
-            x=labels,
-            y=accuracy,
-            mode="markers+lines",
-            marker=dict(symbol="x", size=12, color="black"),
-            name="test accuracy",
-            hovertemplate="%{x}: %{y:.1f} %<extra></extra>",
-        ),
-        secondary_y=True,
-    )
+    fig.add_trace(_trend(labels, accuracy, "test accuracy", "x", "black", "{y:.1f} %"), secondary_y=True)
     _reference_lines(fig)
     fig.update_yaxes(title_text=f"localisation (smoothing {smooth}) · alignment · colour error", range=[0, 1.05], secondary_y=False)
     fig.update_yaxes(title_text="test accuracy (%)", secondary_y=True, showgrid=False, tickformat=".1f")
     fig.update_layout(height=380, showlegend=False, margin=dict(l=4, r=4, t=10, b=4))
     return fig
+
+
+def _trend(labels: list[str], values: list[float], name: str, symbol: str, color: str, value_format: str) -> go.Scatter:
+    """One stored figure of every family member as markers joined by a line; ``value_format`` formats the hover value."""
+    return go.Scatter(
+        x=labels,
+        y=values,
+        mode="markers+lines",
+        name=name,
+        marker=dict(symbol=symbol, size=10, color=color),
+        hovertemplate=f"%{{x}}: {name} %{value_format}<extra></extra>",
+    )
 
 
 @st.cache_data(show_spinner="Classifying the test set to choose grids…", max_entries=4)

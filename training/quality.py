@@ -222,15 +222,13 @@ def run(
             raise ValueError(f"the earlier results were measured differently (compare their {', '.join(same)}); measure all models again")
         results["models"].update(before["models"])
     measured = dict(zip(model_labels(models), models))
-    # the earlier rows' models before the (long) measurement: one that cannot be loaded fails now, not after it
-    stored = {label: stored_model(label, row) for label, row in results["models"].items() if label not in measured}
+    # the sheet's earlier models before the (long) measurement: one that cannot be loaded fails now, not after it
+    sheet_models = results["models"] if sheet_path is not None else {}
+    earlier_models = {label: stored_model(label, row) for label, row in sheet_models.items() if label not in measured}
     for label, loaded in measured.items():
         results["models"][label] = measure_quality(loaded, data, grids)
-    rows = []
-    for label in results["models"]:
-        tiles, correct = sheet_row(measured.get(label) or stored[label], data, indices)
-        rows.append((label, tiles, correct))
     if sheet_path is not None:
+        rows = [(label, *sheet_row(measured.get(label) or earlier_models[label], data, indices)) for label in results["models"]]
         inputs = [data.images[i].permute(1, 2, 0).numpy() for i in indices]
         sheet_path.parent.mkdir(parents=True, exist_ok=True)
         compose_sheet(inputs, rows, [data.classes[int(data.labels[i])] for i in indices]).save(sheet_path)

@@ -25,7 +25,12 @@ def _v1_scales(b: float) -> tuple[float, float]:
 
 
 class BcosVGG9(BcosClassifier):
-    """The paper's 9-layer CIFAR-10 network (Böhle et al., CVPR 2022, Sec. 5): 9 B-cos convs, no norms."""
+    """The paper's 9-layer CIFAR-10 network (Böhle et al., CVPR 2022, Sec. 5): 9 B-cos convs, no norms.
+
+    ``norm`` (a norm after each hidden conv) and ``downsample="avgpool"`` (stride-1 conv, then 2×2 average pooling,
+    where the paper strides) carry over the FastNet's two design choices one at a time, for the study of which of them
+    makes the FastNet's striped explanations.
+    """
 
     paper_widths = (64, 64, 128, 128, 128, 256, 256, 256)
     strides = (1, 1, 2, 1, 1, 2, 1, 1)
@@ -38,15 +43,24 @@ class BcosVGG9(BcosClassifier):
         v1_scales: bool = True,
         widths: tuple[int, ...] = paper_widths,
         mirror_average: bool = False,
+        norm: str = "none",
+        downsample: str = "stride",
     ) -> None:
         super().__init__()
         self.mirror_average = mirror_average
         if len(widths) != len(self.strides):
             raise ValueError(f"the 9-layer network has {len(self.strides)} hidden widths, got {len(widths)}")
+        if downsample not in ("stride", "avgpool"):
+            raise ValueError(f"downsample is 'stride' or 'avgpool', not {downsample!r}")
         layer_scale, temperature = _v1_scales(b) if v1_scales else (1.0, None)
         layers, in_channels = [], 6
         for width, stride in zip(widths, self.strides):
-            layers.append(BcosConv2d(in_channels, width, 3, stride, 1, b=b, max_out=max_out, layer_scale=layer_scale))
+            conv_stride = stride if downsample == "stride" else 1
+            layers.append(BcosConv2d(in_channels, width, 3, conv_stride, 1, b=b, max_out=max_out, layer_scale=layer_scale))
+            if stride > 1 and downsample == "avgpool":
+                layers.append(nn.AvgPool2d(stride))
+            if norm != "none":
+                layers.append(make_norm(norm, width))
             in_channels = width
         self.features = nn.Sequential(*layers)
         self.classifier = BcosConv2d(in_channels, num_classes, 1, b=b, max_out=max_out, layer_scale=layer_scale)
@@ -110,10 +124,13 @@ def bcos_vgg9(
     v1_scales: bool = True,
     widths: tuple[int, ...] = BcosVGG9.paper_widths,
     mirror_average: bool = False,
+    norm: str = "none",
+    downsample: str = "stride",
 ) -> BcosVGG9:
     """Paper's 9-layer network with MaxOut 2; ``v1_scales`` applies v1's per-layer scales and logit temperature;
-    ``widths`` narrows it (the paper's are 64, 64, 128, 128, 128, 256, 256, 256); ``mirror_average`` as the FastNet's."""
-    return BcosVGG9(num_classes, b, max_out, v1_scales, tuple(widths), mirror_average)
+    ``widths`` narrows it (the paper's are 64, 64, 128, 128, 128, 256, 256, 256); ``mirror_average`` as the FastNet's;
+    ``norm`` and ``downsample`` as :class:`BcosVGG9`'s (the paper's network: "none" and "stride")."""
+    return BcosVGG9(num_classes, b, max_out, v1_scales, tuple(widths), mirror_average, norm, downsample)
 
 
 @register_architecture("bcos_vgg9_nomaxout_cifar10", dataset="cifar10", input_size=32)

@@ -92,3 +92,18 @@ def test_the_paper_network_narrows_to_given_widths_and_stays_exact() -> None:
     _assert_complete(bcos_core.explain(model, torch.cat([image, 1 - image])))
     with pytest.raises(ValueError, match="8 hidden widths"):
         bcos_core.build_model("bcos_vgg9_cifar10", widths=[8, 8])
+
+
+@pytest.mark.parametrize("variant", [{"norm": "bnu", "v1_scales": False}, {"downsample": "avgpool"}])
+def test_the_paper_network_with_a_fastnet_choice_keeps_its_resolution_and_stays_exact(variant: dict) -> None:
+    model = bcos_core.build_model("bcos_vgg9_cifar10", widths=[8, 8, 16, 16, 16, 24, 24, 24], **variant)
+    model.train()
+    image = torch.rand(2, 3, 32, 32)
+    model(torch.cat([image, 1 - image], 1))  # batch statistics move away from the initial ones
+    model.eval()
+    kinds = {type(layer).__name__ for layer in model.features}
+    assert ("BatchNormUncentered2d" in kinds) == ("norm" in variant) and ("AvgPool2d" in kinds) == ("downsample" in variant)
+    assert model.forward_features(torch.rand(1, 6, 32, 32)).shape[-2:] == (8, 8)
+    _assert_complete(bcos_core.explain(model, torch.cat([image[0], 1 - image[0]])))
+    with pytest.raises(ValueError, match="downsample"):
+        bcos_core.build_model("bcos_vgg9_cifar10", downsample="maxpool")

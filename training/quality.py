@@ -43,6 +43,7 @@ from bcos_core.render import explanation_to_rgba, rgba_over_background, upscale_
 
 from .data import InMemoryDataset
 from .localisation import DATA_NOTE, box_statistics, checkpoint_digest, mean_grid_recall
+from .state import RUN_EXPORT_NAME
 
 SMOOTHINGS = (3, 1)  # the CVPR paper's CIFAR-10 smoothing first, then v2's TRAINING.md setting
 SHEET_PER_CLASS = 2
@@ -184,9 +185,13 @@ def compose_sheet(inputs: list[np.ndarray], rows: list[tuple[str, list[np.ndarra
 
 
 def model_labels(models: list[LoadedModel]) -> list[str]:
-    """Names to report: the model's name, or its folder's name where several files share one (runs/x/model.safetensors)."""
+    """Names to report: the model's name, or its folder's name where several files share one or the file is a training
+    run's export (runs/x/model.safetensors), so that a run measured alone and appended gets the same label as in company."""
     names = [m.name for m in models]
-    return [m.weights_path.parent.name if names.count(m.name) > 1 and m.weights_path is not None else m.name for m in models]
+    return [
+        m.weights_path.parent.name if (names.count(m.name) > 1 or m.name == RUN_EXPORT_NAME) and m.weights_path is not None else m.name
+        for m in models
+    ]
 
 
 def run(

@@ -19,7 +19,7 @@ from bcos_core.checkpoints import CheckpointError, load_state_into, save_model
 from bcos_core.zoo import load_model
 
 from ._export_cli import report_written
-from .state import STATE_FILE, read_raw_weights
+from .state import RUN_EXPORT_NAME, STATE_FILE, read_raw_weights
 
 
 def write_raw_weights(run: str | Path, target: str | Path) -> Path:
@@ -28,7 +28,7 @@ def write_raw_weights(run: str | Path, target: str | Path) -> Path:
     run = Path(run)
     if not (run / STATE_FILE).exists():
         raise CheckpointError(f"{run / STATE_FILE}: no training state (is {run} a training run's folder?)")
-    loaded = load_model(run / "model.safetensors")  # the run's architecture, built as its metadata says
+    loaded = load_model(run / f"{RUN_EXPORT_NAME}.safetensors")  # the run's architecture, built as its metadata says
     model, metadata = loaded.model, loaded.metadata
     load_state_into(model, read_raw_weights(run / STATE_FILE), str(run / STATE_FILE))
     metadata.training = {**metadata.training, "weights": "raw weights at the last epoch (not the weight average)"}

@@ -17,6 +17,7 @@ from torch import nn
 from bcos_core.files import atomic_path
 
 STATE_FILE = "last.safetensors"  # a run's resumable state, in its output folder
+RUN_EXPORT_NAME = "model"  # the model a run exports (its weight average where it keeps one): model.safetensors + .json
 
 
 def save_training_state(

@@ -32,7 +32,7 @@ from .data import InMemoryDataset, default_data_root, load_image_folder, load_to
 from .distributed import ProcessGroup, init_distributed, shutdown_distributed
 from .hardware import resolve_bf16
 from .loop import EpochProgress, epoch_permutation, train_one_epoch
-from .state import STATE_FILE, load_training_state, save_training_state
+from .state import RUN_EXPORT_NAME, STATE_FILE, load_training_state, save_training_state
 
 
 def load_datasets(cfg: TrainConfig) -> tuple[InMemoryDataset, InMemoryDataset]:
@@ -102,7 +102,7 @@ def export_model(model: torch.nn.Module, cfg: TrainConfig, classes: list[str], m
         metrics=metrics,
         training=info,
     )
-    save_model(model, Path(cfg.run.out_dir) / "model", metadata)
+    save_model(model, Path(cfg.run.out_dir) / RUN_EXPORT_NAME, metadata)
 
 
 def make_optimizer(model: torch.nn.Module, cfg: OptimConfig) -> torch.optim.Optimizer:

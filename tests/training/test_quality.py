@@ -124,6 +124,7 @@ def test_models_sharing_a_file_name_are_labelled_by_their_folder(tmp_path) -> No
         for n, d in (("model", "fastnet"), ("model", "vgg9"), ("cifar10_fastnet_b2", "models"))
     )
     assert model_labels([a, b, c]) == ["fastnet", "vgg9", "cifar10_fastnet_b2"]
+    assert model_labels([b]) == ["vgg9"], "a run's export measured alone (to be appended) keeps its label"
 
 
 def test_markdown_table_has_a_row_per_model_with_the_stored_figures() -> None:

@@ -16,7 +16,6 @@ declare -A OVERRIDES=(
   [fastnet_maxout]='--model.arch=bcos_fastnet_cifar10 --model.kwargs={"max_out":2}'
   [fastnet_adamw]='--model.arch=bcos_fastnet_cifar10 --optim.optimizer=adamw --optim.weight_decay=0.05'
   [fastnet_default_recipe]='--model.arch=bcos_fastnet_cifar10 --optim.optimizer=adamw --optim.weight_decay=0.05 --optim.lr=2e-3 --optim.batch_size=256 --optim.warmup_epochs=2 --optim.ema_decay=0.996 --data.cutout=8'
-  [fastnet_default_recipe_nocutout]='--model.arch=bcos_fastnet_cifar10 --optim.optimizer=adamw --optim.weight_decay=0.05 --optim.lr=2e-3 --optim.batch_size=256 --optim.warmup_epochs=2 --optim.ema_decay=0.996'
   [vgg9_half]='--model.arch=bcos_vgg9_cifar10 --model.kwargs={"widths":[32,32,64,64,64,128,128,128]} --optim.lr=1e-3'
   [vgg9_half_bnu]='--model.arch=bcos_vgg9_cifar10 --model.kwargs={"widths":[32,32,64,64,64,128,128,128],"norm":"bnu","v1_scales":false} --optim.lr=1e-3'
   [vgg9_half_avgpool]='--model.arch=bcos_vgg9_cifar10 --model.kwargs={"widths":[32,32,64,64,64,128,128,128],"downsample":"avgpool"} --optim.lr=1e-3'

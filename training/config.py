@@ -41,6 +41,7 @@ class OptimConfig:
     final_lr_factor: float = 0.0
     loss: str = "bce"  # "bce" (one-hot targets) or "uniform_off_labels" (1/C off-label targets)
     ema_decay: float = 0.0  # >0: evaluate and export an exponential moving average of the weights (decay per step)
+    frozen: list[str] = field(default_factory=list)  # parameter names kept as initialised, e.g. "block3.norm2.weight"
 
 
 @dataclass

@@ -74,15 +74,31 @@ def architecture_kwargs(cfg: TrainConfig) -> dict:
     return {**b, **cfg.model.kwargs}
 
 
+# builder arguments that say how the weights are applied, not which there are: a shipped mirror-averaging model starts
+# a single-pass run (training.mirror makes the copy again afterwards), and a run may change the logit temperature
+WEIGHT_FREE_KWARGS = frozenset({"mirror_average", "logit_temperature"})
+
+
+def _weight_shaping(kwargs: dict) -> dict:
+    return {key: value for key, value in kwargs.items() if key not in WEIGHT_FREE_KWARGS}
+
+
+def freeze(model: torch.nn.Module, names: list[str]) -> None:
+    """Exclude the named parameters from training (``optim.frozen``); unknown names are errors, not silently ignored."""
+    parameters = dict(model.named_parameters())
+    unknown = sorted(set(names) - set(parameters))
+    if unknown:
+        raise ValueError(f"optim.frozen: {unknown} are not parameters of the model")
+    for name in names:
+        parameters[name].requires_grad_(False)
+
+
 def initialise_from(model: torch.nn.Module, cfg: TrainConfig) -> dict:
     """Start from an exported model's weights (``run.init_from``; its architecture and builder arguments must match).
     Returns the starting model's provenance, recorded in the exported model's training info."""
     metadata = read_metadata(cfg.run.init_from)
-    wanted = (cfg.model.arch, architecture_kwargs(cfg))
-    # mirror averaging says how the weights are applied, not which there are: a shipped mirror-averaging model
-    # starts a single-pass run (training.mirror makes the copy again afterwards)
-    single_pass = {key: value for key, value in metadata.arch_kwargs.items() if key != "mirror_average"}
-    if (metadata.arch, single_pass) != wanted:
+    wanted = (cfg.model.arch, _weight_shaping(architecture_kwargs(cfg)))
+    if (metadata.arch, _weight_shaping(metadata.arch_kwargs)) != wanted:
         raise CheckpointError(f"{cfg.run.init_from}: is {metadata.arch} {metadata.arch_kwargs}, the config builds {wanted[0]} {wanted[1]}")
     weights_path, _ = checkpoint_paths(cfg.run.init_from)
     load_state_into(model, read_weights(weights_path), str(weights_path))
@@ -107,10 +123,10 @@ def export_model(model: torch.nn.Module, cfg: TrainConfig, classes: list[str], m
 
 def make_optimizer(model: torch.nn.Module, cfg: OptimConfig) -> torch.optim.Optimizer:
     """Adam as in the B-cos papers, or AdamW whose decoupled decay skips 1-D parameters (norm scales, biases)."""
+    params = [p for p in model.parameters() if p.requires_grad]
     if cfg.optimizer == "adam":
-        return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     if cfg.optimizer == "adamw":
-        params = [p for p in model.parameters() if p.requires_grad]
         groups = [
             {"params": [p for p in params if p.ndim > 1], "weight_decay": cfg.weight_decay},
             {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0},
@@ -153,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
 
     model = build_model(cfg.model.arch, num_classes=len(train_data.classes), **architecture_kwargs(cfg))
     started_from = initialise_from(model, cfg) if cfg.run.init_from else None
+    freeze(model, cfg.optim.frozen)
     if cfg.run.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = make_optimizer(model, cfg.optim)

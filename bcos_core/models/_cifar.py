@@ -97,6 +97,7 @@ class BcosFastNet(BcosClassifier):
         norm: str = "bnu",
         max_out: int = 1,
         mirror_average: bool = False,
+        logit_temperature: float | None = None,
     ) -> None:
         super().__init__()
         self.mirror_average = mirror_average
@@ -108,7 +109,7 @@ class BcosFastNet(BcosClassifier):
         self.block3 = _ConvPoolBlock(w2, w3, b, norm, True, max_out)
         self.classifier = BcosConv2d(w3, num_classes, 1, b=b, max_out=max_out)
         self.num_classes = num_classes
-        self.logit_layer = LogitLayer(None, -math.log(num_classes - 1))
+        self.logit_layer = LogitLayer(logit_temperature, -math.log(num_classes - 1))
 
     def forward_features(self, x: Tensor) -> Tensor:
         x = self.stem_norm(self.stem(x))
@@ -148,8 +149,10 @@ def bcos_fastnet(
     norm: str = "bnu",
     max_out: int = 1,
     mirror_average: bool = False,
+    logit_temperature: float | None = None,
 ) -> BcosFastNet:
     """Our CPU-friendly CIFAR network (the shipped default model's architecture; ``max_out`` 2 for the B family,
     since without MaxOut a B = 1 network is linear; ``mirror_average``: logits averaged over the image and its
-    mirror image, twice the compute)."""
-    return BcosFastNet(num_classes, b, tuple(widths), norm, max_out, mirror_average)
+    mirror image, twice the compute; ``logit_temperature`` T divides the logits: with the last norm's scale frozen
+    (``optim.frozen``) a large logit then needs T times the class evidence, which only alignment can give)."""
+    return BcosFastNet(num_classes, b, tuple(widths), norm, max_out, mirror_average, logit_temperature)

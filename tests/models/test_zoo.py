@@ -107,3 +107,14 @@ def test_the_paper_network_with_a_fastnet_choice_keeps_its_resolution_and_stays_
     _assert_complete(bcos_core.explain(model, torch.cat([image[0], 1 - image[0]])))
     with pytest.raises(ValueError, match="downsample"):
         bcos_core.build_model("bcos_vgg9_cifar10", downsample="maxpool")
+
+
+def test_a_fastnet_logit_temperature_divides_the_logits_and_stays_exact() -> None:
+    plain = bcos_core.build_model("bcos_fastnet_cifar10", widths=[8, 8, 16, 16]).eval()
+    cooled = bcos_core.build_model("bcos_fastnet_cifar10", widths=[8, 8, 16, 16], logit_temperature=4.0).eval()
+    cooled.load_state_dict(plain.state_dict())  # the temperature is a constant, not a weight
+    image = torch.rand(3, 32, 32)
+    x = torch.cat([image, 1 - image])[None]
+    bias = plain.logit_bias
+    torch.testing.assert_close(cooled(x) - bias, (plain(x) - bias) / 4.0)
+    _assert_complete(bcos_core.explain(cooled, x[0]))

@@ -283,6 +283,18 @@ def test_fine_tuning_starts_from_the_given_model_and_promotion_keeps_the_better(
     fastnet_parameters = [key for key in trained if not key.endswith(("running_mean", "running_var", "num_batches_tracked"))]
     assert len(fastnet_parameters) > 10 and all(torch.equal(trained[key], started_from[key]) for key in fastnet_parameters)
 
+    # a fine-tune may set a logit temperature (not a weight) and keep named parameters as they were
+    cooled, head_scale = tmp_path / "cooled", "block3.norm2.weight"
+    frozen = [*tiny_overrides(tiny_data, cooled, epochs=1), *fastnet, f"--run.init_from={single / 'model'}"]
+    cooling = ['--model.kwargs={"widths": [8, 8, 16, 16], "logit_temperature": 2.0}', f'--optim.frozen=["{head_scale}"]']
+    assert train.main([*frozen, *cooling]) == 0
+    after_cooling = _weights(cooled)
+    assert torch.equal(after_cooling[head_scale], trained[head_scale])
+    assert not torch.equal(after_cooling["block3.norm1.weight"], trained["block3.norm1.weight"])
+    assert json.loads((cooled / "model.json").read_text())["logit_temperature"] == 2.0
+    with pytest.raises(ValueError, match="not parameters of the model"):
+        train.main([*tiny_overrides(tiny_data, tmp_path / "typo", epochs=1), *fastnet, '--optim.frozen=["block9.weight"]'])
+
     shipped = tmp_path / "shipped"
     assert shipped_runs(shipped) == []
     assert promote(first / "model", shipped)  # nothing shipped yet

@@ -76,11 +76,11 @@ def architecture_kwargs(cfg: TrainConfig) -> dict:
 
 # builder arguments that say how the weights are applied, not which there are: a shipped mirror-averaging model starts
 # a single-pass run (training.mirror makes the copy again afterwards), and a run may change the logit temperature
-WEIGHT_FREE_KWARGS = frozenset({"mirror_average", "logit_temperature"})
+_WEIGHT_FREE_KWARGS = frozenset({"mirror_average", "logit_temperature"})
 
 
 def _weight_shaping(kwargs: dict) -> dict:
-    return {key: value for key, value in kwargs.items() if key not in WEIGHT_FREE_KWARGS}
+    return {key: value for key, value in kwargs.items() if key not in _WEIGHT_FREE_KWARGS}
 
 
 def freeze(model: torch.nn.Module, names: list[str]) -> None:
@@ -94,8 +94,8 @@ def freeze(model: torch.nn.Module, names: list[str]) -> None:
 
 
 def initialise_from(model: torch.nn.Module, cfg: TrainConfig) -> dict:
-    """Start from an exported model's weights (``run.init_from``; its architecture and builder arguments must match).
-    Returns the starting model's provenance, recorded in the exported model's training info."""
+    """Start from an exported model's weights (``run.init_from``; its architecture and the builder arguments that
+    shape the weights must match). Returns the starting model's provenance, recorded in the exported model's training info."""
     metadata = read_metadata(cfg.run.init_from)
     wanted = (cfg.model.arch, _weight_shaping(architecture_kwargs(cfg)))
     if (metadata.arch, _weight_shaping(metadata.arch_kwargs)) != wanted:

@@ -166,13 +166,14 @@ def sheet_row(loaded: LoadedModel, data: InMemoryDataset, indices: list[int]) ->
 
 def compose_sheet(inputs: list[np.ndarray], rows: list[tuple[str, list[np.ndarray], list[bool]]], column_titles: list[str]) -> Image.Image:
     """A grid: the input images on top, then one labelled row of explanations per model; wrong predictions framed red."""
-    label_width, title_height, gap = 150, 16, 4
+    all_rows = [("input", inputs, [True] * len(inputs)), *rows]
+    font, title_height, gap = ImageFont.load_default(), 16, 4
+    label_width = max(150, 12 + max(int(font.getlength(label)) for label, _, _ in all_rows))  # a long run name stays whole
     step = SHEET_TILE + gap
     sheet = Image.new("RGB", (label_width + step * len(inputs), title_height + step * (len(rows) + 1)), "white")
-    draw, font = ImageDraw.Draw(sheet), ImageFont.load_default()
+    draw = ImageDraw.Draw(sheet)
     for column, title in enumerate(column_titles):
         draw.text((label_width + column * step, 2), title[:16], fill="black", font=font)
-    all_rows = [("input", inputs, [True] * len(inputs)), *rows]
     for row, (label, tiles, correct) in enumerate(all_rows):
         top = title_height + row * step
         draw.text((4, top + SHEET_TILE // 2 - 6), label, fill="black", font=font)

@@ -34,6 +34,19 @@ def test_sheet_has_a_row_per_model_under_the_inputs_and_frames_wrong_predictions
     assert sheet[title_height + step + 1, label_width + SHEET_TILE // 2].tolist() == [0, 0, 0]  # a right one is not framed
 
 
+def test_a_long_model_label_widens_the_label_column_instead_of_running_under_the_tiles() -> None:
+    inputs = [np.full((32, 32, 3), 200, np.uint8)]
+    short = np.asarray(compose_sheet(inputs, [("model a", inputs, [True])], ["cat"]))
+    label = "cifar10_fastnet_b2_cooled8_mirror_with_a_long_suffix"
+    long = np.asarray(compose_sheet(inputs, [(label, inputs, [True])], ["cat"]))
+    widened = long.shape[1] - short.shape[1]
+    assert widened > 0 and long.shape[0] == short.shape[0]
+    label_band = long[16 + SHEET_TILE + 4 :, : 150 + widened]  # the model row, left of its tile
+    text_columns = np.flatnonzero((label_band < 128).any(axis=(0, 2)))
+    assert text_columns.max() > 150  # the label's end is drawn past the old fixed column ...
+    assert text_columns.max() < 150 + widened  # ... and before the tile starts
+
+
 @pytest.fixture(scope="module")
 def small_cifar_test(cifar_root, tmp_path_factory):
     """The first 30 test images of every class, copied to a temporary ImageFolder (never into the repository)."""

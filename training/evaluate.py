@@ -147,7 +147,12 @@ def _quality(models: list, data, data_path: Path, args: argparse.Namespace) -> i
         return 0
     earlier += [json.loads(path.read_text()) for path in args.merge]
     measured = models if args.model or not args.merge else []  # merging alone measures nothing
-    results = quality.run(measured, data, data_path, args.grids, args.sheet, earlier)
+    try:
+        results = quality.run(measured, data, data_path, args.grids, args.sheet, earlier)
+    except CheckpointError as error:  # raised before anything is measured
+        advice = "measure without --sheet, or put that model's file back"
+        print(f"error: the sheet draws every stored row's model again, and {error}; {advice}", file=sys.stderr)
+        return 2
     _write_results(results, args.out)
     return 0
 

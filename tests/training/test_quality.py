@@ -125,6 +125,11 @@ def test_quality_cli_reports_accuracy_localisation_alignment_and_writes_the_shee
     unmeasured = ["--quality", "--model", "cifar10_bfamily_b1.5", *args[3:8], "3"]
     assert evaluate.main([*unmeasured, "--out", str(merged), "--append", "--colours-only"]) == 2
     assert "no stored row for cifar10_bfamily_b1.5" in capsys.readouterr().err
+    # a stored row whose model is gone cannot be drawn in the sheet: a clear error before anything is measured
+    stored["models"]["gone"] = {**model, "checkpoint": {"path": str(tmp_path / "gone.safetensors")}}
+    merged.write_text(json.dumps(stored))
+    assert evaluate.main([*unmeasured, "--out", str(merged), "--append", "--sheet", str(sheet)]) == 2
+    assert "gone.safetensors: no such model file" in capsys.readouterr().err
     with pytest.raises(ValueError, match="measured differently"):
         evaluate.main([*args[:2], "cifar10_bfamily_b1.0", *args[3:8], "4", *args[9:], "--append"])
 

@@ -14,6 +14,7 @@ first 2 of each class) with every model, one row each, like the paper's Fig. 4.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,7 @@ from bcos_core.localisation import (
     scores_by_class,
     uniform_mass_by_distance,
 )
-from bcos_core.metrics import alignment_by_layer, explanation_colours
+from bcos_core.metrics import alignment_by_layer, explanation_colours, predict_logits
 from bcos_core.preprocessing import encode_images
 from bcos_core.registry import is_registered
 from bcos_core.render import explanation_to_rgba, rgba_over_background, upscale_nearest
@@ -99,15 +100,31 @@ def measure_colours(loaded: LoadedModel, data: InMemoryDataset) -> dict:
     return {"error": round(colours["error"], 4), "roughness_ratio": round(colours["roughness_ratio"], 3), "images": colours["images"]}
 
 
+def localisation_shares(
+    model: torch.nn.Module, data: InMemoryDataset, logits: torch.Tensor, grids: int, seed: int = 42, progress: Callable | None = None
+) -> tuple[list[Grid], dict[int, torch.Tensor]]:
+    """Up to ``grids`` grids of the model's confidently correct images (``logits`` on ``data``) and their mass shares at
+    every smoothing in :data:`SMOOTHINGS`: the pointing game of the quality table."""
+    chosen = sample_grids(confident_images(logits, data.labels), grids, 9, seed)
+    return chosen, play_shares(chosen, encode_images(data.images), attribution_method(BCOS, model), SMOOTHINGS, progress)
+
+
+def localisation_means(model: torch.nn.Module, data: InMemoryDataset, grids: int, seed: int = 42) -> dict[str, float | None]:
+    """Mean localisation at every smoothing in :data:`SMOOTHINGS` ({"3": …, "1": …}; None without grids) on up to ``grids``
+    grids, eager float32: what the training log records, so that one run shows how localisation moves with training."""
+    logits = predict_logits(model, data.images)
+    chosen, shares = localisation_shares(model, data, logits, grids, seed)
+    return {str(smooth): round(float(own_scores(shares[smooth]).mean()), 4) if chosen else None for smooth in SMOOTHINGS}
+
+
 def measure_quality(loaded: LoadedModel, data: InMemoryDataset, grids: int = 500, seed: int = 42) -> dict:
     """Accuracy, alignment and localisation (every smoothing in :data:`SMOOTHINGS`) of one model on ``data``."""
     started = time.perf_counter()
     layer_cosines, logits = alignment_by_layer(loaded.model, data.images, progress=True)
     cosines = layer_cosines["input"]
     correct = logits.argmax(1) == data.labels
-    chosen = sample_grids(confident_images(logits, data.labels), grids, 9, seed)
     progress = lambda g: tqdm(g, desc=f"{loaded.name}: localisation", unit="grid", leave=False)  # noqa: E731
-    shares = play_shares(chosen, encode_images(data.images), attribution_method(BCOS, loaded.model), SMOOTHINGS, progress)
+    chosen, shares = localisation_shares(loaded.model, data, logits, grids, seed, progress)
     scores = {smooth: own_scores(s) for smooth, s in shares.items()}
     return {
         "arch": loaded.metadata.arch,

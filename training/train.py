@@ -32,6 +32,7 @@ from .data import InMemoryDataset, default_data_root, load_image_folder, load_to
 from .distributed import ProcessGroup, init_distributed, shutdown_distributed
 from .hardware import resolve_bf16
 from .loop import EpochProgress, epoch_permutation, train_one_epoch
+from .quality import localisation_means
 from .state import RUN_EXPORT_NAME, STATE_FILE, load_training_state, save_training_state
 
 
@@ -244,6 +245,8 @@ def _finish_epoch(
         record["test_accuracy"] = report["accuracy"]
         if cfg.run.alignment_images:
             record["test_alignment"] = logged_alignment(exported, test_data, cfg.run.alignment_images)
+        if cfg.run.localisation_grids:
+            record["test_localisation"] = localisation_means(exported, test_data, cfg.run.localisation_grids)
     progress.epoch, progress.step_in_epoch, progress.loss_sum, progress.correct, progress.seen = progress.epoch + 1, 0, 0.0, 0, 0
     info["history"].append(record)
     if group.is_main:

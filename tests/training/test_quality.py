@@ -134,6 +134,18 @@ def test_quality_cli_reports_accuracy_localisation_alignment_and_writes_the_shee
         evaluate.main([*args[:2], "cifar10_bfamily_b1.0", *args[3:8], "4", *args[9:], "--append"])
 
 
+def test_the_training_logs_localisation_is_the_quality_tables(small_cifar_test) -> None:
+    """``localisation_means`` (what ``run.localisation_grids`` logs each evaluation) gives the quality table's means."""
+    from training.data import load_image_folder
+    from training.quality import localisation_means, measure_quality
+
+    loaded, data = bcos_core.load_model("cifar10_fastnet_b2"), load_image_folder(small_cifar_test)
+    table = measure_quality(loaded, data, grids=4)["localisation"]
+    logged = localisation_means(loaded.model, data, grids=4)
+    assert set(logged) == {"3", "1"} and logged["3"] != logged["1"]
+    assert all(logged[smooth] == pytest.approx(table[smooth]["mean"], abs=1e-4) for smooth in logged)
+
+
 def test_models_sharing_a_file_name_are_labelled_by_their_folder(tmp_path) -> None:
     from training.quality import model_labels
 

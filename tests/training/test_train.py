@@ -92,6 +92,15 @@ def test_alignment_is_logged_at_each_evaluation(tiny_data, tmp_path) -> None:
     assert record["test_alignment"] == pytest.approx(float(cosines.mean()), abs=1e-4)
 
 
+def test_localisation_is_logged_at_each_evaluation(tiny_data, tmp_path) -> None:
+    """``run.localisation_grids`` logs the pointing game at both smoothings; two classes cannot fill a nine-tile grid,
+    which the log records as None (the means themselves are checked against the quality table in test_quality)."""
+    out = tmp_path / "localised"
+    assert train.main(tiny_overrides(tiny_data, out, epochs=2) + ["--run.localisation_grids=3", "--run.eval_every=1"]) == 0
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["test_localisation"] for r in records] == [{"3": None, "1": None}] * 2
+
+
 def test_resume_after_stop_is_exact(tiny_data, tmp_path) -> None:
     """Stopping after epoch 1 (as a time slice) and resuming gives bit-identical weights."""
     full, sliced = tmp_path / "full", tmp_path / "sliced"

@@ -142,7 +142,7 @@ def test_the_training_logs_localisation_is_the_quality_tables(small_cifar_test) 
     loaded, data = bcos_core.load_model("cifar10_fastnet_b2"), load_image_folder(small_cifar_test)
     table = measure_quality(loaded, data, grids=4)["localisation"]
     logged = localisation_means(loaded.model, data, grids=4)
-    assert set(logged) == {"3", "1"} and logged["3"] != logged["1"]
+    assert logged.pop("grids") == 4 and set(logged) == {"3", "1"} and logged["3"] != logged["1"]
     assert all(logged[smooth] == pytest.approx(table[smooth]["mean"], abs=1e-4) for smooth in logged)
 
 
@@ -184,6 +184,9 @@ def test_markdown_table_has_a_row_per_model_with_the_stored_figures() -> None:
     lines = markdown_table(results).splitlines()
     assert lines[0].endswith("| alignment | colour error | roughness ratio | training images/s |")
     assert lines[2].endswith("| 0.260 | 0.331 | 3.64 | 48.2 (1 thread) |") and lines[3].endswith("| 0.100 | – | – | – |")
+    results["models"]["a"]["grids"], results["models"]["b"]["grids"] = 500, 4  # b filled few grids: say so beside its means
+    lines = markdown_table(results).splitlines()
+    assert "| 0.963 | 0.817 |" in lines[2] and "| 0.500 (4 grids) | 0.250 (4 grids) |" in lines[3]
 
 
 def test_alignment_profiles_list_each_models_layers_in_order() -> None:

@@ -98,7 +98,7 @@ def test_localisation_is_logged_at_each_evaluation(tiny_data, tmp_path) -> None:
     out = tmp_path / "localised"
     assert train.main(tiny_overrides(tiny_data, out, epochs=2) + ["--run.localisation_grids=3", "--run.eval_every=1"]) == 0
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    assert [r["test_localisation"] for r in records] == [{"3": None, "1": None}] * 2
+    assert [r["test_localisation"] for r in records] == [{"grids": 0, "3": None, "1": None}] * 2
 
 
 def test_resume_after_stop_is_exact(tiny_data, tmp_path) -> None:

@@ -47,6 +47,7 @@ from .localisation import DATA_NOTE, box_statistics, checkpoint_digest, mean_gri
 from .state import RUN_EXPORT_NAME
 
 SMOOTHINGS = (3, 1)  # the CVPR paper's CIFAR-10 smoothing first, then v2's TRAINING.md setting
+RANK_BLOCK = 100  # grids per block of the localisation by confidence rank
 SHEET_PER_CLASS = 2
 SHEET_RENDER = {"smooth": 3, "alpha_percentile": 99.5, "background": "black"}  # the dashboard's defaults
 SHEET_TILE = 96  # pixels per explained image in the sheet (nearest-neighbour upscaling)
@@ -77,6 +78,20 @@ def training_speed(training: dict) -> dict | None:
 def named_class_means(grids: list[Grid], scores: torch.Tensor, class_names: list[str]) -> dict:
     """{class name: {"mean", "n"}} of the tiles of each class in ``grids``, in class order (:func:`scores_by_class`)."""
     return {class_names[c]: {"mean": round(mean, 4), "n": n} for c, (mean, n) in sorted(scores_by_class(grids, scores).items())}
+
+
+def by_confidence_rank(grids: list[Grid], scores: dict[int, torch.Tensor], logits: torch.Tensor, block: int = RANK_BLOCK) -> dict:
+    """Localisation per block of ``block`` consecutive grids, with the mean sigmoid(own logit) of the blocks' tiles.
+    Grids take each class's most confident images first, so later blocks hold less confident ones: this says whether a
+    mean over many grids was lowered by the model's less confident images. {"first_grid": [1, 101, …], "confidence":
+    [...], "3": [...], "1": [...]} for the smoothings in ``scores`` ({smooth: (grids, tiles)})."""
+    own = torch.sigmoid(torch.stack([logits[list(g.images), list(g.classes)] for g in grids]))
+    starts = range(0, len(grids), block)
+    ranked: dict = {"first_grid": [start + 1 for start in starts]}
+    ranked["confidence"] = [round(float(own[start : start + block].mean()), 4) for start in starts]
+    for smooth, values in scores.items():
+        ranked[str(smooth)] = [round(float(values[start : start + block].mean()), 4) for start in starts]
+    return ranked
 
 
 def named_class_pairs(grids: list[Grid], shares: torch.Tensor, class_names: list[str]) -> dict:
@@ -148,6 +163,8 @@ def measure_quality(loaded: LoadedModel, data: InMemoryDataset, grids: int = 500
         "localisation_by_class": {str(s): named_class_means(chosen, scores[s], data.classes) if chosen else None for s in SMOOTHINGS},
         # where each map's positive mass lies: its own tile, the tiles touching it, farther (None without grids)
         "localisation_mass": {str(s): _rounded(mass_by_distance(shares[s])) if chosen else None for s in SMOOTHINGS},
+        # the mean score of each block of 100 grids in the order drawn, from the most confident images down (None without grids)
+        "localisation_by_rank": by_confidence_rank(chosen, scores, logits) if chosen else None,
         # which other objects' tiles a class's maps put their mass on (None without grids)
         "mass_between_classes": {str(s): named_class_pairs(chosen, shares[s], data.classes) if chosen else None for s in SMOOTHINGS},
         # the fraction of a grid's classes among the model's top logits for the whole grid: does it see the tiles at all
@@ -330,6 +347,19 @@ def localisation_spread(results: dict) -> str:
     return "\n".join(lines)
 
 
+def localisation_by_rank(results: dict) -> str:
+    """One Markdown line per model that has it: localisation at the first smoothing per block of grids, most confident
+    images first, with the blocks' mean confidence: whether the mean fell through the less confident images."""
+    smooth, lines = str(results["smoothings"][0]), []
+    for name, model in results["models"].items():
+        ranked = model.get("localisation_by_rank")
+        if ranked:
+            blocks = zip(ranked["first_grid"], ranked[smooth], ranked["confidence"])
+            text = ", ".join(f"{g}: {m:.3f} (conf. {c:.2f})" for g, m, c in blocks)
+            lines.append(f"- `{name}` (smoothing {smooth}, by grids from): {text}")
+    return "\n".join(lines)
+
+
 def localisation_by_class(results: dict) -> str:
     """A Markdown table of each model's mean localisation per tile class at the first smoothing (the paper's), for the
     models measured with it: whether a mean fell through some classes or through all."""
@@ -385,6 +415,8 @@ if __name__ == "__main__":  # python -m training.quality assets/evaluation/quali
     print(alignment_profiles(stored))
     print()
     print(localisation_spread(stored))
+    print()
+    print(localisation_by_rank(stored))
     print()
     print(localisation_by_class(stored))
     print()

@@ -21,6 +21,7 @@ declare -A OVERRIDES=(
   [vgg9_half_b2.5]='--model.arch=bcos_vgg9_cifar10 --model.b=2.5 --model.kwargs={"widths":[32,32,64,64,64,128,128,128]} --optim.lr=1e-3'
   [vgg9_half_bnu]='--model.arch=bcos_vgg9_cifar10 --model.kwargs={"widths":[32,32,64,64,64,128,128,128],"norm":"bnu","v1_scales":false} --optim.lr=1e-3'
   [vgg9_half_avgpool]='--model.arch=bcos_vgg9_cifar10 --model.kwargs={"widths":[32,32,64,64,64,128,128,128],"downsample":"avgpool"} --optim.lr=1e-3'
+  [vgg9_half_bnu_b2.5]='--model.arch=bcos_vgg9_cifar10 --model.b=2.5 --model.kwargs={"widths":[32,32,64,64,64,128,128,128],"norm":"bnu","v1_scales":false} --optim.lr=1e-3'
   [resnet20]='--model.arch=bcos_resnet20_cifar10'
 )
 models=()

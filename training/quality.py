@@ -81,14 +81,15 @@ def named_class_means(grids: list[Grid], scores: torch.Tensor, class_names: list
 
 
 def by_confidence_rank(grids: list[Grid], scores: dict[int, torch.Tensor], logits: torch.Tensor, block: int = RANK_BLOCK) -> dict:
-    """Localisation per block of ``block`` consecutive grids, with the mean sigmoid(own logit) of the blocks' tiles.
-    Grids take each class's most confident images first, so later blocks hold less confident ones: this says whether a
-    mean over many grids was lowered by the model's less confident images. {"first_grid": [1, 101, …], "confidence":
-    [...], "3": [...], "1": [...]} for the smoothings in ``scores`` ({smooth: (grids, tiles)})."""
-    own = torch.sigmoid(torch.stack([logits[list(g.images), list(g.classes)] for g in grids]))
+    """Localisation per block of ``block`` consecutive grids, with the mean own logit of the blocks' tiles. Grids take
+    each class's most confident images first, so later blocks hold less confident ones: this says whether a mean over
+    many grids was lowered by the model's less confident images (the logit, since sigmoid(logit), the selection's
+    confidence, is ≈ 1 for all of a trained model's grids). {"first_grid": [1, 101, …], "logit": [...], "3": [...],
+    "1": [...]} for the smoothings in ``scores`` ({smooth: (grids, tiles)})."""
+    own = torch.stack([logits[list(g.images), list(g.classes)] for g in grids])
     starts = range(0, len(grids), block)
     ranked: dict = {"first_grid": [start + 1 for start in starts]}
-    ranked["confidence"] = [round(float(own[start : start + block].mean()), 4) for start in starts]
+    ranked["logit"] = [round(float(own[start : start + block].mean()), 3) for start in starts]
     for smooth, values in scores.items():
         ranked[str(smooth)] = [round(float(values[start : start + block].mean()), 4) for start in starts]
     return ranked
@@ -349,13 +350,13 @@ def localisation_spread(results: dict) -> str:
 
 def localisation_by_rank(results: dict) -> str:
     """One Markdown line per model that has it: localisation at the first smoothing per block of grids, most confident
-    images first, with the blocks' mean confidence: whether the mean fell through the less confident images."""
+    images first, with the blocks' mean own logit: whether the mean fell through the less confident images."""
     smooth, lines = str(results["smoothings"][0]), []
     for name, model in results["models"].items():
         ranked = model.get("localisation_by_rank")
         if ranked:
-            blocks = zip(ranked["first_grid"], ranked[smooth], ranked["confidence"])
-            text = ", ".join(f"{g}: {m:.3f} (conf. {c:.2f})" for g, m, c in blocks)
+            blocks = zip(ranked["first_grid"], ranked[smooth], ranked["logit"])
+            text = ", ".join(f"{g}: {m:.3f} (logit {logit:.1f})" for g, m, logit in blocks)
             lines.append(f"- `{name}` (smoothing {smooth}, by grids from): {text}")
     return "\n".join(lines)
 

@@ -92,7 +92,7 @@ def test_quality_cli_reports_accuracy_localisation_alignment_and_writes_the_shee
         assert mass["own"] == pytest.approx(model["localisation"][smooth]["mean"], abs=1e-3)
         assert sum(mass.values()) == pytest.approx(1, abs=1e-3) and min(mass.values()) >= 0
     ranked = model["localisation_by_rank"]  # three grids fill one block: its mean is the mean, of confident images
-    assert ranked["first_grid"] == [1] and 0.5 < ranked["confidence"][0] <= 1
+    assert ranked["first_grid"] == [1] and ranked["logit"][0] > 0
     assert all(ranked[s][0] == pytest.approx(model["localisation"][s]["mean"], abs=1e-3) for s in ("3", "1"))
     assert 0 < model["grid_recall"] <= 1
     for pairs in model["mass_between_classes"].values():  # every class, every other class, shares or None
@@ -149,7 +149,7 @@ def test_the_training_logs_localisation_is_the_quality_tables(small_cifar_test) 
     assert all(logged[smooth] == pytest.approx(table[smooth]["mean"], abs=1e-4) for smooth in logged)
 
 
-def test_localisation_by_rank_averages_each_block_of_grids_with_its_tiles_confidence() -> None:
+def test_localisation_by_rank_averages_each_block_of_grids_with_its_tiles_logit() -> None:
     from bcos_core.localisation import Grid
     from training.quality import by_confidence_rank, localisation_by_rank
 
@@ -160,10 +160,10 @@ def test_localisation_by_rank_averages_each_block_of_grids_with_its_tiles_confid
     ranked = by_confidence_rank(grids, scores, logits, block=2)
     assert ranked["first_grid"] == [1, 3, 5]
     assert ranked["3"] == pytest.approx([0.15, 0.55, 0.85])  # the last block holds the one grid left
-    expected = [float(torch.sigmoid(torch.linspace(4, -4, 10)[i : i + 4]).mean()) for i in (0, 4, 8)]
-    assert ranked["confidence"] == pytest.approx(expected, abs=1e-4) and ranked["confidence"][0] > ranked["confidence"][2]
+    expected = [float(torch.linspace(4, -4, 10)[i : i + 4].mean()) for i in (0, 4, 8)]
+    assert ranked["logit"] == pytest.approx(expected, abs=1e-3) and ranked["logit"][0] > ranked["logit"][2]
     line = localisation_by_rank({"smoothings": [3], "models": {"m": {"localisation_by_rank": ranked}, "old": {}}})
-    assert line == "- `m` (smoothing 3, by grids from): 1: 0.150 (conf. 0.91), 3: 0.550 (conf. 0.33), 5: 0.850 (conf. 0.03)"
+    assert line == "- `m` (smoothing 3, by grids from): 1: 0.150 (logit 2.7), 3: 0.550 (logit -0.9), 5: 0.850 (logit -3.6)"
 
 
 def test_models_sharing_a_file_name_are_labelled_by_their_folder(tmp_path) -> None:

@@ -46,12 +46,17 @@ def read_raw_weights(path: Path) -> dict[str, torch.Tensor]:
     return _section(load_file(str(path)), "model.")
 
 
+def read_training_info(path: Path) -> dict[str, Any]:
+    """The JSON header of a training state (epoch, step, config, history, …) without loading its tensors."""
+    with safe_open(str(path), "pt") as handle:
+        return json.loads(handle.metadata()["training_state"])
+
+
 def load_training_state(
     path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, averaged: nn.Module | None = None
 ) -> dict[str, Any]:
     """Restore model, optimiser and the weight average (if any) from ``path``; returns the saved ``info``."""
-    with safe_open(str(path), "pt") as handle:
-        header = json.loads(handle.metadata()["training_state"])
+    header = read_training_info(path)
     tensors = load_file(str(path))
     model.load_state_dict(_section(tensors, "model."))
     if averaged is not None:

@@ -106,6 +106,32 @@ def test_b2_fast_path_gradient_equals_generic_autograd() -> None:
     assert relative_error(fast_x, x.grad) <= 1e-5
 
 
+@pytest.mark.parametrize("b", [1.25, 1.5, 2.5, 3.0])
+def test_general_b_scale_gradient_equals_generic_autograd(b) -> None:
+    """The B ∉ {1, 2} autograd function (scale recomputed in the backward, sqrt for half-integer B) gives plain
+    autograd's gradients, also batched (``is_grads_batched``, as the explanation rows use) and twice differentiated."""
+    layer = BcosConv2d(5, 7, 3, padding=1, b=b, max_out=2)
+    x = torch.randn(3, 5, 8, 8, requires_grad=True)
+    y = layer(x)
+    assert type(y.grad_fn).__name__ == "_BcosScaleBackward"
+    assert relative_error(y, _formula_conv(x, layer, detach=False)) <= 1e-6
+    (y**2).sum().backward()
+    fast_w, fast_x = layer.weight.grad.clone(), x.grad.clone()
+    layer.weight.grad, x.grad = None, None
+    (_formula_conv(x, layer, detach=False) ** 2).sum().backward()
+    assert relative_error(fast_w, layer.weight.grad) <= 1e-5
+    assert relative_error(fast_x, x.grad) <= 1e-5
+    picks = torch.zeros(4, *y.shape)
+    picks.view(4, -1)[torch.arange(4), torch.tensor([0, 17, 200, 301])] = 1.0
+    batched = torch.autograd.grad(layer(x), x, picks, is_grads_batched=True)[0]
+    one_by_one = torch.stack([torch.autograd.grad(layer(x), x, pick)[0] for pick in picks])
+    assert relative_error(batched, one_by_one) <= 1e-6
+    small = BcosConv2d(2, 3, 3, padding=1, b=b).double()
+    x64 = torch.randn(2, 2, 4, 4, dtype=torch.double, requires_grad=True)
+    assert torch.autograd.gradcheck(small, (x64,), fast_mode=True)
+    assert torch.autograd.gradgradcheck(small, (x64,), fast_mode=True)
+
+
 @pytest.mark.parametrize("b", [1.0, 2.0, 2.5])
 def test_layer_scale_matches_oracle_with_scale(b) -> None:
     """v1's per-layer scale: our ``layer_scale`` equals ``bcos.modules.BcosConv2dWithScale`` (outputs and explanations)."""

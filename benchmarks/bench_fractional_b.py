@@ -1,0 +1,93 @@
+"""Compiled training steps of the paper's network (half width, bf16 + compile as training runs it) at fractional B:
+our B-cos scale (sqrt for half-integer B, scale recomputed in the backward pass) vs plain autograd of the pow
+formula it replaced, with B = 2 (its own fused scale) as the yardstick; interleaved in one run (JSON).
+
+    python -m benchmarks.bench_fractional_b [--threads 2] [--repeats 7] [--steps 5]
+
+B = 1.5 and 2.5 are the family members whose 100-epoch runs take longest; every round runs ``--steps`` optimiser
+steps of each variant on the same batch (64 images, the paper's recipe).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from bcos_core.layers import BcosConv2d
+from bcos_core.layers._scaling import max_out_reduce
+from bcos_core.models import build_model
+from training.hardware import resolve_bf16
+from training.losses import bce_loss
+
+from ._timing import interleaved_seconds, machine, print_report, ratio
+
+PAPER_NETWORK_HALF = {"widths": [32, 32, 64, 64, 64, 128, 128, 128]}  # configs/cifar10_vgg9_half.toml
+
+
+class _PowScaleConv(BcosConv2d):
+    """The layer with plain autograd of (|lin|/n + ε)^(B−1)·lin: how the scale was computed before."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        linear = F.conv2d(x, self.normalized_weight(), None, self.stride, self.padding, self.dilation, self.groups)
+        linear = max_out_reduce(linear, self.max_out, dim=1)
+        output = ((linear / self.patch_norms(x)).abs() + 1e-6).pow(self.b - 1) * linear
+        return output if self.layer_scale == 1.0 else output / self.layer_scale
+
+
+def _paper_network(b: float, pow_scale: bool) -> torch.nn.Module:
+    model = build_model("bcos_vgg9_cifar10", b=b, **PAPER_NETWORK_HALF)
+    if pow_scale:
+        for module in model.modules():
+            if type(module) is BcosConv2d:
+                module.__class__ = _PowScaleConv
+    return model
+
+
+def _training_steps(model: torch.nn.Module, steps: int, bf16: bool):
+    """``steps`` compiled optimiser steps on one fixed batch; returns the callable and its compilation time."""
+    model.train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    forward = torch.compile(model)
+    x, y = torch.rand(64, 6, 32, 32), torch.randint(0, 10, (64,))
+
+    def run() -> None:
+        for _ in range(steps):
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                logits = forward(x)
+            loss = bce_loss(logits.float(), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+
+    started = time.perf_counter()
+    run()
+    return run, time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--steps", type=int, default=5)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    bf16 = resolve_bf16(True)
+    before = machine()
+    variants, compile_s = {}, {}
+    for name, b, pow_scale in (("b2", 2.0, False), *((f"b{b:g}_{kind}", b, kind == "pow") for b in (1.5, 2.5) for kind in ("ours", "pow"))):
+        variants[name], compile_s[name] = _training_steps(_paper_network(b, pow_scale), args.steps, bf16)
+    times = interleaved_seconds(variants, args.repeats, warmup=1)
+    results = {name: round(1000 * statistics.median(seconds) / args.steps, 1) for name, seconds in times.items()}
+    ratios = {f"b{b:g}_pow_vs_ours": ratio(times, f"b{b:g}_pow", f"b{b:g}_ours") for b in (1.5, 2.5)}
+    ratios |= {f"b{b:g}_ours_vs_b2": ratio(times, f"b{b:g}_ours", "b2") for b in (1.5, 2.5)}
+    figures = {"batch": 64, "bf16": bf16, "steps_per_round": args.steps, "repeats": args.repeats, "ms_per_step": results}
+    print_report("fractional_b_training_step", {**figures, "ratios": ratios, "compile_s": {k: round(v, 1) for k, v in compile_s.items()}, "torch": torch.__version__}, before)
+
+
+if __name__ == "__main__":
+    main()

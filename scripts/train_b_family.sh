@@ -8,8 +8,9 @@
 #           two threads with AMX, 1.6 h without);
 #   second: configs/cifar10_bfamily_wide_restart.toml from the shipped member into runs/cifar10_bfamily_wide_restart_b$B
 #           (8 epochs, about half that; it needs the shipped member to be the full-width one, and says so if not).
-# Rerun the same command after an interruption: a run resumes from its last saved epoch, a finished one returns at once,
-# and a cycle the shipped member already came from is skipped (its metadata says so), on any machine.
+# Rerun the same command after an interruption: a run resumes from its last saved epoch (from parked/ on a new machine:
+# an interrupted run parks its state there, to be committed), a finished one returns at once, and a cycle the shipped
+# member already came from is skipped (its metadata says so), on any machine.
 # A finished run gets a mirror-averaging copy (the default model's design: logits averaged over the image and its mirror
 # image); the single pass and the copy are measured in eager fp32 on the whole test set, the copy replaces the shipped
 # member when it is more accurate (training.promote), and scripts/after_promotion.sh rebuilds its stored results.
@@ -22,6 +23,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 python=.venv/bin/python
+source scripts/_runs.sh
 
 # shipped_from MEMBER_B OUT_DIR: true when the shipped member came from the run in OUT_DIR (its metadata's lineage,
 # training.promote.shipped_runs), so that cycle is done even on a machine without runs/.
@@ -38,13 +40,9 @@ train_and_ship() {
     echo "cifar10_bfamily_b$b: already shipped from $out, skipped"
     return
   fi
-  local run="$out/model" mirrored="$out/mirror/model"
-  "$python" -m training.train --config "$config" --model.b="$b" --run.out_dir="$out" --resume "$@"
-  "$python" -m training.evaluate --model "$run.safetensors" --write-metadata --compile off  # the single pass, eager fp32
-  rm -f "$mirrored.safetensors" "$mirrored.json"
-  "$python" -m training.mirror "$run" "$mirrored"
-  "$python" -m training.evaluate --model "$mirrored.safetensors" --write-metadata --compile off
-  if "$python" -m training.promote "$mirrored" "cifar10_bfamily_b$b"; then
+  train_parked "$out" "$config" --model.b="$b" "$@"
+  mirror_and_measure "$out"
+  if "$python" -m training.promote "$out/mirror/model" "cifar10_bfamily_b$b"; then
     bash scripts/after_promotion.sh "cifar10_bfamily_b$b"
   fi
 }

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
 from tests.training.conftest import tiny_overrides
 from training import park, train
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_parked_run_restored_elsewhere_resumes_exactly(tiny_data, tmp_path, capsys) -> None:
@@ -46,3 +54,41 @@ def test_missing_or_foreign_states_are_reported(tmp_path, capsys) -> None:
     (tmp_path / "run" / park.STATE_FILE).write_bytes(b"not a safetensors file")
     assert park.main([str(tmp_path / "run"), "--parking", str(tmp_path / "parked")]) == 2
     assert "not a training state" in capsys.readouterr().err
+
+
+def test_the_family_scripts_park_an_interrupted_run_and_continue_it_elsewhere(tiny_data, tmp_path) -> None:
+    """scripts/_runs.sh's train_parked, as the family scripts call it: an interrupted run (SIGINT to the training
+    process, as the scripts' headers say) is parked in parked/; on a machine without the run, the same call restores
+    it and finishes with the weights of a run never stopped."""
+    reference = tmp_path / "reference"
+    assert train.main(tiny_overrides(tiny_data, reference, epochs=4)) == 0
+    work = tmp_path / "checkout"  # the script's working directory: parked/ lands here
+    work.mkdir()
+    (work / "tiny.toml").write_text("")
+    run = work / "runs" / "tiny_run"
+    script = 'set -euo pipefail; python="$PYTHON"; source "$ROOT/scripts/_runs.sh"; train_parked runs/tiny_run tiny.toml "${@}"'
+    env = {**os.environ, "PYTHON": sys.executable, "ROOT": str(ROOT), "PYTHONPATH": str(ROOT)}
+    overrides = [arg for arg in tiny_overrides(tiny_data, run, epochs=4) if not arg.startswith("--run.out_dir")]
+
+    def call() -> subprocess.Popen:
+        command = ["bash", "-c", script, "train_parked", *overrides]
+        return subprocess.Popen(command, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    first = call()
+    deadline = time.time() + 120
+    while not (run / "metrics.jsonl").exists():
+        assert first.poll() is None and time.time() < deadline, first.communicate()[1][-2000:]
+        time.sleep(0.2)
+    subprocess.run(["pkill", "-INT", "-f", "run.out_dir=runs/tiny_run"], check=True)  # the training process only
+    _, stderr = first.communicate(timeout=120)
+    if first.returncode == 0:
+        pytest.skip("training finished before the signal arrived")
+    assert first.returncode == 130 and "commit parked/tiny_run.safetensors" in stderr
+    shutil.rmtree(work / "runs")  # a new machine: only the checkout, with parked/, is left
+    second = call()
+    _, stderr = second.communicate(timeout=300)
+    assert second.returncode == 0, stderr[-2000:]
+    assert "resumed from" in stderr
+    ours, expected = load_file(str(run / "model.safetensors")), load_file(str(reference / "model.safetensors"))
+    for key in expected:
+        torch.testing.assert_close(ours[key], expected[key], rtol=0, atol=0, msg=key)

@@ -22,9 +22,9 @@ from bcos_core.layers import BcosConv2d
 from bcos_core.layers._scaling import max_out_reduce
 from bcos_core.models import build_model
 from training.hardware import resolve_bf16
-from training.losses import bce_loss
 
 from ._timing import interleaved_seconds, machine, print_report, ratio
+from .bench_training import training_step
 
 PAPER_NETWORK_HALF = {"widths": [32, 32, 64, 64, 64, 128, 128, 128]}  # configs/cifar10_vgg9_half.toml
 
@@ -49,20 +49,13 @@ def _paper_network(b: float, pow_scale: bool) -> torch.nn.Module:
 
 
 def _training_steps(model: torch.nn.Module, steps: int, bf16: bool):
-    """``steps`` compiled optimiser steps on one fixed batch; returns the callable and its compilation time."""
-    model.train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    forward = torch.compile(model)
-    x, y = torch.rand(64, 6, 32, 32), torch.randint(0, 10, (64,))
+    """``steps`` compiled optimiser steps on one fixed batch (64 images); returns the callable and the first call's time
+    (the compilation)."""
+    step = training_step(model, 64, bf16, compiled=True)
 
     def run() -> None:
         for _ in range(steps):
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                logits = forward(x)
-            loss = bce_loss(logits.float(), y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            step()
 
     started = time.perf_counter()
     run()

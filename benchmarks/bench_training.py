@@ -24,7 +24,8 @@ from training.losses import bce_loss
 from ._timing import interleaved_seconds, machine, print_report, ratio
 
 
-def _step(model: torch.nn.Module, batch: int, bf16: bool, compiled: bool):
+def training_step(model: torch.nn.Module, batch: int, bf16: bool, compiled: bool):
+    """One optimiser step (BCE, Adam) on a fixed random batch of 32 px images, as a callable."""
     model.train()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     forward = torch.compile(model) if compiled else model
@@ -53,12 +54,14 @@ def main() -> None:
 
     norm = bcos.modules.norms.NoBias(bcos.modules.norms.BatchNormUncentered2d)
     steps = {
-        "reference_resnet20_fp32": _step(bcos.models.cifar10_resnet20(norm_layer=norm), args.batch, False, False),
-        "ours_resnet20_fp32": _step(build_model("bcos_resnet20_cifar10"), args.batch, False, False),
-        "ours_resnet20_compiled": _step(build_model("bcos_resnet20_cifar10"), args.batch, args.bf16, True),
-        "ours_fastnet_compiled": _step(build_model("bcos_fastnet_cifar10"), args.batch, args.bf16, True),
-        "ours_fastnet_maxout2_compiled": _step(build_model("bcos_fastnet_cifar10", max_out=2), args.batch, args.bf16, True),
-        "ours_fastnet_wide_compiled": _step(build_model("bcos_fastnet_cifar10", widths=(48, 96, 384, 384)), args.batch, args.bf16, True),
+        "reference_resnet20_fp32": training_step(bcos.models.cifar10_resnet20(norm_layer=norm), args.batch, False, False),
+        "ours_resnet20_fp32": training_step(build_model("bcos_resnet20_cifar10"), args.batch, False, False),
+        "ours_resnet20_compiled": training_step(build_model("bcos_resnet20_cifar10"), args.batch, args.bf16, True),
+        "ours_fastnet_compiled": training_step(build_model("bcos_fastnet_cifar10"), args.batch, args.bf16, True),
+        "ours_fastnet_maxout2_compiled": training_step(build_model("bcos_fastnet_cifar10", max_out=2), args.batch, args.bf16, True),
+        "ours_fastnet_wide_compiled": training_step(
+            build_model("bcos_fastnet_cifar10", widths=(48, 96, 384, 384)), args.batch, args.bf16, True
+        ),
     }
     compile_s = {}
     for name in [name for name in steps if name.endswith("_compiled")]:

@@ -14,9 +14,9 @@
 # A finished run gets a mirror-averaging copy (the default model's design: logits averaged over the image and its mirror
 # image); the single pass and the copy are measured in eager fp32 on the whole test set, the copy replaces the shipped
 # member when it is more accurate (training.promote), and scripts/after_promotion.sh rebuilds its stored results.
-# Members are promoted one by one because a machine's runs/ folder does not outlive its working period: only a
-# committed model survives, so each is shipped (and committed) as it comes; the B family page says when the shipped
-# members were trained with different recipes.
+# Members are promoted one by one because a machine's runs/ folder does not outlive its working period: only what is
+# committed survives (a shipped model, or a parked state), so each is shipped (and committed) as it comes; the B family
+# page says when the shipped members were trained with different recipes.
 # The shipped half-width family's four stages (configs/cifar10_bfamily{,_full,_long,_cutout}.toml) were run by this
 # script as of commit 027169b (`git show 027169b:scripts/train_b_family.sh`; docs/training-history.md).
 set -euo pipefail

@@ -6,13 +6,13 @@
 train_parked() {
   local out=$1 config=$2
   shift 2
-  if [ -f "parked/$(basename "$out").safetensors" ]; then
+  if [ -f "parked/$(basename "$out").json" ]; then
     "$python" -m training.park --restore "$out" || true  # refused when this machine's own state is further along
   fi
   local status=0
   "$python" -m training.train --config "$config" --run.out_dir="$out" --resume "$@" || status=$?
   if [ "$status" -ne 0 ]; then
-    "$python" -m training.park "$out" && echo "commit parked/$(basename "$out").safetensors so that the next period continues it" >&2
+    "$python" -m training.park "$out" && echo "commit parked/$(basename "$out").* so that the next period continues it" >&2
     return "$status"
   fi
 }

@@ -1,38 +1,43 @@
 """Park a training run's resumable state in the repository, and put it back on another machine.
 
-    python -m training.park runs/<run>              # copy runs/<run>/last.safetensors to parked/<run>.safetensors
-    git add parked/<run>.safetensors && git commit  # the state outlives this machine
+    python -m training.park runs/<run>              # runs/<run>/last.safetensors → parked/<run>.json + parts
+    git add parked/ && git commit                   # the state outlives this machine
     python -m training.park --restore runs/<run>    # on the next machine: put it back, then train with --resume
 
 A working period ends after about 3 hours and its machine (with ``runs/``) may not come back, while a 100-epoch run
 of the paper's network takes longer. The state is one safetensors file (model, optimiser, weight average, position
-and the logged history; no pickle), so parking it loses nothing: ``--resume`` continues bit for bit. Restoring never
+and the logged history; no pickle), so parking it loses nothing: ``--resume`` continues bit for bit. It is stored in
+parts below the file size a Hugging Face Space takes without Git-LFS (the repository is the Space), with a manifest
+that records the parts, their joint SHA-256 and the state's position. Restoring checks the SHA-256 and never
 replaces a state that is further along than the parked one.
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
+import hashlib
+import json
 import sys
 from pathlib import Path
 
 from safetensors import SafetensorError
 
-from bcos_core.files import atomic_path
+from bcos_core.files import atomic_path, atomic_write_bytes
 
+from .promote import SHIPPED_FILE_LIMIT_BYTES
 from .state import STATE_FILE, read_training_info
 
 PARKING = Path("parked")  # tracked in git, unlike runs/
+PART_BYTES = SHIPPED_FILE_LIMIT_BYTES - (1 << 20)
 
 
 class ParkingError(Exception):
-    """A state to park or restore is missing, unreadable or behind the one it would replace."""
+    """A state to park or restore is missing, unreadable, damaged or behind the one it would replace."""
 
 
-def parked_path(run: str | Path, parking: Path = PARKING) -> Path:
-    """Where ``run``'s state is parked: ``parked/<run folder name>.safetensors``."""
-    return parking / f"{Path(run).name}.safetensors"
+def manifest_path(run: str | Path, parking: Path = PARKING) -> Path:
+    """The manifest of ``run``'s parked state: ``parked/<run folder name>.json`` (its parts lie beside it)."""
+    return parking / f"{Path(run).name}.json"
 
 
 def position(state: Path) -> tuple[int, int]:
@@ -44,30 +49,48 @@ def position(state: Path) -> tuple[int, int]:
     return progress["epoch"], progress["step_in_epoch"]
 
 
-def _copy(source: Path, target: Path) -> tuple[int, int]:
-    where = position(source)
-    with atomic_path(target) as tmp:
-        shutil.copyfile(source, tmp)
-    return where
-
-
-def park(run: str | Path, parking: Path = PARKING) -> tuple[Path, tuple[int, int]]:
-    """Copy ``run``'s resumable state into ``parking``; returns the parked file and the state's position."""
+def park(run: str | Path, parking: Path = PARKING, part_bytes: int = PART_BYTES) -> tuple[Path, tuple[int, int]]:
+    """Copy ``run``'s resumable state into ``parking`` as parts of at most ``part_bytes`` and a manifest (written
+    last, so a half-written parking is never taken for a whole one); returns the manifest and the state's position."""
     source = Path(run) / STATE_FILE
     if not source.exists():
         raise ParkingError(f"{source}: no training state (is {run} a training run's folder?)")
-    target = parked_path(run, parking)
-    return target, _copy(source, target)
+    where = position(source)
+    data = source.read_bytes()
+    manifest = manifest_path(run, parking)
+    stem = manifest.with_suffix("").name
+    for stale in parking.glob(f"{stem}.part*"):
+        stale.unlink()
+    parts = []
+    for index, start in enumerate(range(0, len(data), part_bytes)):
+        part = parking / f"{stem}.part{index:02d}"
+        atomic_write_bytes(part, data[start : start + part_bytes])
+        parts.append(part.name)
+    record = {"state": STATE_FILE, "parts": parts, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    record["epochs_done"], record["steps_into_next_epoch"] = where
+    atomic_write_bytes(manifest, (json.dumps(record, indent=2) + "\n").encode())
+    return manifest, where
 
 
 def restore(run: str | Path, parking: Path = PARKING) -> tuple[Path, tuple[int, int]]:
-    """Copy the parked state back to ``run``/last.safetensors, unless the run's own state is further along."""
-    source, target = parked_path(run, parking), Path(run) / STATE_FILE
-    if not source.exists():
-        raise ParkingError(f"{source}: nothing parked for {run}")
-    if target.exists() and position(target) > position(source):
-        raise ParkingError(f"{target} is further along ({_describe(position(target))}) than {source} ({_describe(position(source))})")
-    return target, _copy(source, target)
+    """Join the parked parts back into ``run``/last.safetensors, unless they are damaged or the run's own state is
+    further along; returns the restored state and its position."""
+    manifest, target = manifest_path(run, parking), Path(run) / STATE_FILE
+    if not manifest.exists():
+        raise ParkingError(f"{manifest}: nothing parked for {run}")
+    record = json.loads(manifest.read_text())
+    parked_at = (record["epochs_done"], record["steps_into_next_epoch"])
+    if target.exists() and position(target) > parked_at:
+        raise ParkingError(f"{target} is further along ({_describe(position(target))}) than the parked state ({_describe(parked_at)})")
+    try:
+        data = b"".join((parking / part).read_bytes() for part in record["parts"])
+    except OSError as error:
+        raise ParkingError(f"{manifest}: a part is missing ({error})") from error
+    if len(data) != record["bytes"] or hashlib.sha256(data).hexdigest() != record["sha256"]:
+        raise ParkingError(f"{manifest}: the parts do not add up to the parked state (SHA-256 differs); nothing restored")
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data)
+    return target, position(target)
 
 
 def _describe(where: tuple[int, int]) -> str:
@@ -82,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parking", type=Path, default=PARKING, help="where parked states live (default: parked/)")
     args = parser.parse_args(argv)
     try:
-        written, where = (restore if args.restore else park)(args.run, args.parking)
+        written, where = restore(args.run, args.parking) if args.restore else park(args.run, args.parking)
     except ParkingError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -46,25 +46,27 @@ def test_restoring_never_replaces_a_state_further_along(tiny_data, tmp_path, cap
 
 
 def test_parts_stay_below_the_limit_and_damage_is_refused(tiny_data, tmp_path, capsys) -> None:
-    """The state is parked in parts (a Space takes no file over 10 MB without Git-LFS) that join back to the same bytes;
-    a damaged part is refused and nothing is written."""
+    """A run is parked in parts (a Space takes no file over 10 MB without Git-LFS) that join back to the same bytes,
+    its exported model and log included; a damaged part is refused and nothing is written."""
     run, parking, elsewhere = tmp_path / "run", tmp_path / "parked", tmp_path / "elsewhere" / "run"
     assert train.main(tiny_overrides(tiny_data, run) + ["--run.max_epochs_this_run=1"]) == 0
     state = (run / park.STATE_FILE).read_bytes()
-    manifest, _ = park.park(run, parking, part_bytes=len(state) // 3 + 1)
-    parts = sorted(parking.glob("run.part*"))
-    assert len(parts) == 3 and all(part.stat().st_size <= len(state) // 3 + 1 for part in parts)
+    park.park(run, parking, part_bytes=len(state) // 3 + 1)
+    parts = sorted(parking.glob(f"run.{park.STATE_FILE}.part*"))
+    assert len(parts) == 3 and max(part.stat().st_size for part in [*parking.glob("run.*.part*")]) <= len(state) // 3 + 1
     assert park.PART_BYTES < 10 * 1024 * 1024
     park.restore(elsewhere, parking)
-    assert (elsewhere / park.STATE_FILE).read_bytes() == state
-    (elsewhere / park.STATE_FILE).unlink()
+    for name in park.RUN_FILES:
+        assert (elsewhere / name).read_bytes() == (run / name).read_bytes(), name
+    for name in park.RUN_FILES:
+        (elsewhere / name).unlink()
     damaged = bytearray(parts[1].read_bytes())
     damaged[100] ^= 0xFF
     parts[1].write_bytes(bytes(damaged))
     assert park.main([str(elsewhere), "--restore", "--parking", str(parking)]) == 2
-    assert "SHA-256 differs" in capsys.readouterr().err and not (elsewhere / park.STATE_FILE).exists()
-    park.park(run, parking)  # parked again, in one part: the stale parts are gone
-    assert sorted(p.name for p in parking.glob("run.part*")) == ["run.part00"]
+    assert "SHA-256 differs" in capsys.readouterr().err and not any(elsewhere.glob("*"))
+    park.park(run, parking)  # parked again, each file in one part: the stale parts are gone
+    assert sorted(p.name for p in parking.glob(f"run.{park.STATE_FILE}.part*")) == [f"run.{park.STATE_FILE}.part00"]
 
 
 def test_missing_or_foreign_states_are_reported(tmp_path, capsys) -> None:

@@ -54,6 +54,7 @@ class RunConfig:
     eval_every: int = 1
     channels_last: bool = False
     max_epochs_this_run: int = 0  # >0: stop (with a checkpoint) after this many epochs; for time-sliced runs
+    stop_after_epoch: int = 0  # >0: the run ends after this epoch, its schedule still spanning optim.epochs (a sibling's budget)
     init_from: str = ""  # an exported model (.safetensors + .json) whose weights start the run: fine-tuning
     alignment_images: int = 0  # >0: each evaluation also logs the exported model's alignment on N test images
     localisation_grids: int = 0  # >0: each evaluation also logs its localisation (smoothing 3 and 1) on up to N grids

@@ -153,6 +153,12 @@ def logged_alignment(model: torch.nn.Module, test_data: InMemoryDataset, count: 
     return round(float(cosines.mean()), 4)
 
 
+def final_epoch(cfg: TrainConfig) -> int:
+    """The epoch after which the run ends: ``optim.epochs``, or ``run.stop_after_epoch`` when that comes first (the
+    learning-rate schedule still spans ``optim.epochs``, so a run stopped there is a run of that schedule cut short)."""
+    return min(cfg.optim.epochs, cfg.run.stop_after_epoch or cfg.optim.epochs)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", help="TOML file with [model], [data], [optim], [run] tables")
@@ -188,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
 
     stop, epochs_this_run = StopFlag(), 0
     command = "python -m training.train " + shlex.join(sys.argv[1:] if argv is None else argv)
-    while progress.epoch < cfg.optim.epochs:
+    while progress.epoch < final_epoch(cfg):
         started = time.perf_counter()
         update_average = (lambda: averaged.update_parameters(model)) if averaged is not None else None
         finished = train_one_epoch(train_model, optimizer, train_data, cfg, progress, group, stop, update_average)
@@ -232,7 +238,7 @@ def _finish_epoch(
         "train_accuracy": float(counts[1] / counts[2]),
         "elapsed_s": round(info["elapsed_s"], 1),
     }
-    last_epoch = progress.epoch + 1 == cfg.optim.epochs
+    last_epoch = progress.epoch + 1 == final_epoch(cfg)
     if group.is_main and (last_epoch or (progress.epoch + 1) % cfg.run.eval_every == 0):
         # the eager model, not the compiled one: the compiled graph was traced in training mode, and its eval-mode
         # numbers drifted from eager fp32 evaluation mid-run (BatchNorm statistics at high learning rate)

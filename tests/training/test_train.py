@@ -111,6 +111,21 @@ def test_resume_after_stop_is_exact(tiny_data, tmp_path) -> None:
     _assert_same_weights(full, sliced)
 
 
+def test_a_run_stopped_after_an_epoch_is_its_schedule_cut_short(tiny_data, tmp_path) -> None:
+    """``run.stop_after_epoch`` ends the run there, evaluated and exported, with the learning rate of the full schedule
+    (the same weights as a time slice of the full run), and a resumed run stays ended."""
+    stopped, sliced = tmp_path / "stopped", tmp_path / "sliced"
+    assert train.main(tiny_overrides(tiny_data, stopped, epochs=4) + ["--run.stop_after_epoch=2", "--run.eval_every=3"]) == 0
+    assert train.main(tiny_overrides(tiny_data, sliced, epochs=4) + ["--run.max_epochs_this_run=2"]) == 0
+    _assert_same_weights(stopped, sliced)
+    training = json.loads((stopped / "model.json").read_text())["training"]
+    assert (training["epochs"], training["planned_epochs"]) == (2, 4)
+    records = [json.loads(line) for line in (stopped / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records] == [1, 2] and "test_accuracy" in records[-1]  # its last epoch is evaluated
+    assert train.main(tiny_overrides(tiny_data, stopped, epochs=4) + ["--run.stop_after_epoch=2", "--resume"]) == 0
+    assert len((stopped / "metrics.jsonl").read_text().splitlines()) == 2
+
+
 def test_weight_average_is_exported_and_resumes_exactly(tiny_data, tmp_path) -> None:
     """With ``optim.ema_decay`` the exported model is the running average (not the last weights), evaluated beside the
     raw weights in the log, and a sliced run resumes to the same average bit for bit."""

@@ -18,10 +18,11 @@ train_parked() {
 }
 
 # mirror_and_measure OUT_DIR: measure a finished run's model (single pass) and its mirror-averaging copy
-# (OUT_DIR/mirror/model: logits averaged over the image and its mirror image, the default model's design), both in
-# eager fp32 on the whole test set, into their metadata.
+# (OUT_DIR_mirror/model: logits averaged over the image and its mirror image, the default model's design; a folder of
+# its own, whose name the quality table uses as the copy's label), both in eager fp32 on the whole test set, into
+# their metadata.
 mirror_and_measure() {
-  local run="$1/model" mirrored="$1/mirror/model"
+  local run="$1/model" mirrored="${1}_mirror/model"
   "$python" -m training.evaluate --model "$run.safetensors" --write-metadata --compile off
   rm -f "$mirrored.safetensors" "$mirrored.json"
   "$python" -m training.mirror "$run" "$mirrored"

@@ -42,7 +42,7 @@ train_and_ship() {
   fi
   train_parked "$out" "$config" --model.b="$b" "$@"
   mirror_and_measure "$out"
-  if "$python" -m training.promote "$out/mirror/model" "cifar10_bfamily_b$b"; then
+  if "$python" -m training.promote "${out}_mirror/model" "cifar10_bfamily_b$b"; then
     bash scripts/after_promotion.sh "cifar10_bfamily_b$b"
   fi
 }

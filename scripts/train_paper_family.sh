@@ -12,7 +12,7 @@
 # A member takes ≈ 1.6 h on two threads of a 2-core Xeon with AMX (≈ 77 s an epoch with an evaluation with 100 logged
 # grids every 5 epochs), so a member may run over two working periods; the next one restores the parked state and resumes it
 # bit for bit. A finished member is measured (single pass and mirror-averaging copy, eager fp32, whole test set) and
-# left in runs/cifar10_vgg9_half_b$B/mirror/model for the quality command; nothing is promoted here: the family
+# left in runs/cifar10_vgg9_half_b${B}_mirror/model for the quality command; nothing is promoted here: the family
 # replaces the shipped one only as a whole, once every member is measured.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,5 +23,5 @@ source scripts/_runs.sh
 for b in ${B_VALUES:-2.5 1.5 1.0}; do
   out="runs/cifar10_vgg9_half_b$b"
   train_parked "$out" configs/cifar10_vgg9_half.toml --model.b="$b" --run.localisation_grids=100 --run.stop_after_epoch=75
-  [ -f "$out/mirror/model.json" ] || mirror_and_measure "$out"
+  [ -f "${out}_mirror/model.json" ] || mirror_and_measure "$out"
 done

@@ -36,7 +36,7 @@ class _BcosScaleB2(torch.autograd.Function):
 
 def _power(base: Tensor, exponent: float) -> Tensor:
     """base^exponent (base > 0); half-integer exponents (B = 1.5, 2.5) go through sqrt and products, which compile
-    to far cheaper code than the general pow (a compiled training step of the paper's network: see bench_layers)."""
+    to far cheaper code than the general pow (a compiled training step of the paper's network: bench_fractional_b)."""
     if exponent != int(exponent) and (2 * exponent).is_integer():
         result = base.sqrt()
         for _ in range(int(exponent)):

@@ -172,6 +172,33 @@ def localisation_mass_figure(quality: dict, names: list[str]) -> go.Figure | Non
     return fig
 
 
+def localisation_by_rank_figure(quality: dict, names: list[str]) -> go.Figure | None:
+    """Localisation at the paper's smoothing per block of grids, most confident images first, one line per stored model
+    among ``names`` that has it, the block's mean own logit on hover: whether a mean was lowered by the less confident
+    images or by all of them."""
+    smooth, fig = str(quality["smoothings"][0]), go.Figure()
+    for name in names:
+        ranked = quality["models"].get(name, {}).get("localisation_by_rank")
+        if not ranked:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=ranked["first_grid"],
+                y=ranked[smooth],
+                customdata=ranked["logit"],
+                mode="markers+lines",
+                name=name,
+                hovertemplate=f"{name}<br>grids from %{{x}}: %{{y:.3f}} (mean own logit %{{customdata:.1f}})<extra></extra>",
+            )
+        )
+    if not fig.data:
+        return None
+    fig.update_xaxes(title_text="grids from (each class's most confident images first)")
+    fig.update_yaxes(title_text=f"localisation (smoothing {smooth})", range=[0, 1.05])
+    fig.update_layout(height=320, margin=dict(l=4, r=4, t=10, b=4), legend=dict(orientation="h", y=-0.3))
+    return fig
+
+
 def b_family_figure(quality: dict, family: list[str]) -> go.Figure:
     """Paper Fig. 5 from the stored quality results: localisation at the paper's smoothing (boxes), alignment (diamonds),
     colour error (triangles, where every member has it) and test accuracy (crosses, right axis) per B."""

@@ -86,6 +86,12 @@ def quality_section(names: list[str] | None = None) -> None:
             "**Where the maps' mass lies**: of each tile's map, the share on its own tile (the localisation score), on the tiles "
             "touching it (mass bleeding over the borders) and farther away (mass on other objects).",
         ),
+        (
+            "localisation_by_rank",
+            evaluation.localisation_by_rank_figure(results, shown),
+            "**Localisation by confidence**: the mean score of each block of grids, in the order they are drawn (each class's most "
+            "confident test images first): whether a mean was lowered by the less confident images or by all of them.",
+        ),
     ):
         if figure is not None:  # None where no shown model was measured with it
             st.markdown(caption)

@@ -195,6 +195,18 @@ def test_localisation_mass_stacks_each_models_shares_beside_a_uniform_map() -> N
     assert figure.layout.barmode == "stack" and localisation_mass_figure(quality, ["old"]) is None
 
 
+def test_localisation_by_rank_draws_each_stored_models_blocks_with_their_logits() -> None:
+    from app.evaluation import localisation_by_rank_figure
+
+    ranked = {"first_grid": [1, 101, 201], "logit": [9.5, 7.25, 5.0], "3": [0.95, 0.9, 0.8], "1": [0.9, 0.85, 0.7]}
+    quality = {"smoothings": [3, 1], "models": {"ranked": {"localisation_by_rank": ranked}, "old": {"localisation": {}}}}
+    figure = localisation_by_rank_figure(quality, ["old", "ranked", "missing"])
+    assert [trace.name for trace in figure.data] == ["ranked"]
+    assert list(figure.data[0].x) == [1, 101, 201] and list(figure.data[0].y) == [0.95, 0.9, 0.8]  # the paper's smoothing
+    assert list(figure.data[0].customdata) == [9.5, 7.25, 5.0]
+    assert localisation_by_rank_figure(quality, ["old"]) is None
+
+
 def test_gallery_tiles_redraw_without_explaining_again(cifar_root, own_index, monkeypatch) -> None:
     import app.gallery
 

@@ -90,11 +90,11 @@ def test_evaluation_page_renders_stored_results(server, page) -> None:
     drawn = page.evaluate(
         "() => document.querySelector('.st-key-alignment_by_layer .js-plotly-plot').data.map(t => [t.name, t.customdata, t.y])"
     )
-    stored = {name: model["alignment"]["by_layer"] for name, model in json.loads(QUALITY_PATH.read_text())["models"].items()}
+    quality = json.loads(QUALITY_PATH.read_text())
+    stored = {name: model["alignment"]["by_layer"] for name, model in quality["models"].items()}
     assert {name: dict(zip(layers, values)) for name, layers, values in drawn} == stored
     page.locator(".st-key-alignment_by_layer").screenshot(path=str(ARTIFACTS / "alignment_by_layer.png"))
     # the localisation-by-confidence lines are the stored blocks at the paper's smoothing, for the models that have them
-    quality = json.loads(QUALITY_PATH.read_text())
     ranked = {name: model["localisation_by_rank"] for name, model in quality["models"].items() if model.get("localisation_by_rank")}
     page.wait_for_selector(".st-key-localisation_by_rank .js-plotly-plot .main-svg", timeout=60_000)
     drawn = page.evaluate("() => document.querySelector('.st-key-localisation_by_rank .js-plotly-plot').data.map(t => [t.name, t.x, t.y])")

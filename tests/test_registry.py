@@ -174,15 +174,15 @@ def test_shipped_weights_fit_a_space_without_git_lfs(name: str) -> None:
 
 def test_update_entry_rewrites_only_the_named_fields(registry_copy) -> None:
     before = registry_copy.read_text().splitlines()
-    registry.update_entry("cifar10_bfamily_b1.5", accuracy=0.5, sha256="ab" * 32)
+    registry.update_entry("cifar10_vgg9_b1.5", accuracy=0.5, sha256="ab" * 32)
     after = registry_copy.read_text().splitlines()
     changed = [(old, new) for old, new in zip(before, after) if old != new]
     assert len(before) == len(after) and [new for _, new in changed] == [f'sha256 = "{"ab" * 32}"', "accuracy = 0.5"]
-    assert registry.get_entry("cifar10_bfamily_b1.5").accuracy == 0.5 and registry.get_entry("cifar10_bfamily_b1.0").accuracy != 0.5
-    registry.update_entry("cifar10_bfamily_b1.5", arch_kwargs={"b": 1.5, "widths": [8, 16], "mirror_average": True})
-    assert registry.get_entry("cifar10_bfamily_b1.5").arch_kwargs == {"b": 1.5, "widths": [8, 16], "mirror_average": True}
+    assert registry.get_entry("cifar10_vgg9_b1.5").accuracy == 0.5 and registry.get_entry("cifar10_vgg9_b2.5").accuracy != 0.5
+    registry.update_entry("cifar10_vgg9_b1.5", arch_kwargs={"b": 1.5, "widths": [8, 16], "mirror_average": True})
+    assert registry.get_entry("cifar10_vgg9_b1.5").arch_kwargs == {"b": 1.5, "widths": [8, 16], "mirror_average": True}
     with pytest.raises(KeyError, match="no fields"):
-        registry.update_entry("cifar10_bfamily_b1.5", colour="red")
+        registry.update_entry("cifar10_vgg9_b1.5", colour="red")
     with pytest.raises(KeyError, match="not a registered model"):
         registry.update_entry("no_such_model", accuracy=0.1)
 

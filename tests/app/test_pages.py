@@ -89,10 +89,10 @@ def test_neuron_page_offers_the_index_layers_and_marks_a_model_without_index() -
     at = _open("app_pages/neurons.py")
     assert at.selectbox(key="layer").options == explorable_layers(load_model().model)
     assert any(link.proto.page == "gallery" for link in at.get("page_link"))
-    other = _open("app_pages/neurons.py", model="cifar10_bfamily_b2.0")
+    other = _open("app_pages/neurons.py", model="cifar10_vgg9_b2")
     assert all(option.endswith("(not in the neuron index)") for option in other.selectbox(key="layer").options)
     assert any("has no neuron index" in caption.value for caption in other.caption)
-    mirrored = bool(get_entry("cifar10_bfamily_b2.0").arch_kwargs.get("mirror_average"))
+    mirrored = bool(get_entry("cifar10_vgg9_b2").arch_kwargs.get("mirror_average"))
     assert any("mirror image" in caption.value for caption in other.sidebar.caption) == mirrored  # said only of mirror averaging
 
 

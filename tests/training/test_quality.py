@@ -108,16 +108,16 @@ def test_quality_cli_reports_accuracy_localisation_alignment_and_writes_the_shee
     image = Image.open(sheet)
     assert image.size == (150 + 20 * (SHEET_TILE + 4), 16 + 2 * (SHEET_TILE + 4))
     # a model measured later joins the results and the sheet; the earlier one is kept as measured
-    assert evaluate.main([*args[:2], "cifar10_bfamily_b2.0", *args[3:], "--append"]) == 0
+    assert evaluate.main([*args[:2], "cifar10_vgg9_b2", *args[3:], "--append"]) == 0
     appended = json.loads(out.read_text())
-    assert list(appended["models"]) == ["cifar10_fastnet_b2", "cifar10_bfamily_b2.0"] and appended["models"]["cifar10_fastnet_b2"] == model
+    assert list(appended["models"]) == ["cifar10_fastnet_b2", "cifar10_vgg9_b2"] and appended["models"]["cifar10_fastnet_b2"] == model
     assert Image.open(sheet).size == (150 + 20 * (SHEET_TILE + 4), 16 + 3 * (SHEET_TILE + 4))
     # results measured apart (say, in parallel) merge without measuring anything again
     apart = tmp_path / "apart.json"
-    assert evaluate.main([*args[:2], "cifar10_bfamily_b1.0", *args[3:8], "3", "--out", str(apart)]) == 0
+    assert evaluate.main([*args[:2], "cifar10_vgg9_b2.5", *args[3:8], "3", "--out", str(apart)]) == 0
     merged = tmp_path / "merged.json"
     assert evaluate.main(["--quality", *args[3:8], "3", "--out", str(merged), "--merge", str(out), "--merge", str(apart)]) == 0
-    assert list(json.loads(merged.read_text())["models"]) == ["cifar10_fastnet_b2", "cifar10_bfamily_b2.0", "cifar10_bfamily_b1.0"]
+    assert list(json.loads(merged.read_text())["models"]) == ["cifar10_fastnet_b2", "cifar10_vgg9_b2", "cifar10_vgg9_b2.5"]
     # a row stored without the colour agreement gets it measured alone, the same as in the whole measurement
     stored = json.loads(merged.read_text())
     del stored["models"]["cifar10_fastnet_b2"]["colour"]
@@ -125,16 +125,16 @@ def test_quality_cli_reports_accuracy_localisation_alignment_and_writes_the_shee
     assert evaluate.main([*args[:8], "3", "--out", str(merged), "--append", "--colours-only"]) == 0
     assert json.loads(merged.read_text())["models"]["cifar10_fastnet_b2"] == model
     capsys.readouterr()
-    unmeasured = ["--quality", "--model", "cifar10_bfamily_b1.5", *args[3:8], "3"]
+    unmeasured = ["--quality", "--model", "cifar10_vgg9_b1.5", *args[3:8], "3"]
     assert evaluate.main([*unmeasured, "--out", str(merged), "--append", "--colours-only"]) == 2
-    assert "no stored row for cifar10_bfamily_b1.5" in capsys.readouterr().err
+    assert "no stored row for cifar10_vgg9_b1.5" in capsys.readouterr().err
     # a stored row whose model is gone cannot be drawn in the sheet: a clear error before anything is measured
     stored["models"]["gone"] = {**model, "checkpoint": {"path": str(tmp_path / "gone.safetensors")}}
     merged.write_text(json.dumps(stored))
     assert evaluate.main([*unmeasured, "--out", str(merged), "--append", "--sheet", str(sheet)]) == 2
     assert "gone.safetensors: no such model file" in capsys.readouterr().err
     with pytest.raises(ValueError, match="measured differently"):
-        evaluate.main([*args[:2], "cifar10_bfamily_b1.0", *args[3:8], "4", *args[9:], "--append"])
+        evaluate.main([*args[:2], "cifar10_vgg9_b2.5", *args[3:8], "4", *args[9:], "--append"])
 
 
 def test_the_training_logs_localisation_is_the_quality_tables(small_cifar_test) -> None:
@@ -318,7 +318,7 @@ def test_a_stored_row_of_a_model_file_is_loaded_again_from_that_file(tmp_path) -
     from training.data import InMemoryDataset
     from training.quality import measure_quality, stored_model
 
-    registered = bcos_core.registry.get_entry("cifar10_bfamily_b1.0").weights_path
+    registered = bcos_core.registry.get_entry("cifar10_vgg9_b2.5").weights_path
     copy = tmp_path / "run" / "model.safetensors"
     copy.parent.mkdir()
     for source, target in zip(checkpoint_paths(registered), checkpoint_paths(copy)):
@@ -327,6 +327,6 @@ def test_a_stored_row_of_a_model_file_is_loaded_again_from_that_file(tmp_path) -
     row = measure_quality(bcos_core.load_model(copy), data, grids=1)
     assert row["checkpoint"]["path"] == str(copy)
     assert stored_model("run", row).weights_path == copy
-    assert stored_model("cifar10_bfamily_b1.0", {"checkpoint": {"name": "cifar10_bfamily_b1.0"}}).name == "cifar10_bfamily_b1.0"
+    assert stored_model("cifar10_vgg9_b2.5", {"checkpoint": {"name": "cifar10_vgg9_b2.5"}}).name == "cifar10_vgg9_b2.5"
     with pytest.raises(CheckpointError, match="no such model file or registered model"):
         stored_model("run", {"checkpoint": {"name": "model"}})  # stored before rows named their file

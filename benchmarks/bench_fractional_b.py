@@ -39,16 +39,16 @@ class _PowScaleConv(BcosConv2d):
         return output if self.layer_scale == 1.0 else output / self.layer_scale
 
 
-def _paper_network(b: float, pow_scale: bool) -> torch.nn.Module:
+def paper_network(b: float, layer: type[BcosConv2d] = BcosConv2d) -> torch.nn.Module:
+    """The paper's network at half width (as configs/cifar10_vgg9_half.toml trains it), its B-cos convs run as ``layer``."""
     model = build_model("bcos_vgg9_cifar10", b=b, **PAPER_NETWORK_HALF)
-    if pow_scale:
-        for module in model.modules():
-            if type(module) is BcosConv2d:
-                module.__class__ = _PowScaleConv
+    for module in model.modules():
+        if type(module) is BcosConv2d:
+            module.__class__ = layer
     return model
 
 
-def _training_steps(model: torch.nn.Module, steps: int, bf16: bool):
+def training_steps(model: torch.nn.Module, steps: int, bf16: bool):
     """``steps`` compiled optimiser steps on one fixed batch (64 images); returns the callable and the first call's time
     (the compilation)."""
     step = training_step(model, 64, bf16, compiled=True)
@@ -73,7 +73,7 @@ def main() -> None:
     before = machine()
     variants, compile_s = {}, {}
     for name, b, pow_scale in (("b2", 2.0, False), *((f"b{b:g}_{kind}", b, kind == "pow") for b in (1.5, 2.5) for kind in ("ours", "pow"))):
-        variants[name], compile_s[name] = _training_steps(_paper_network(b, pow_scale), args.steps, bf16)
+        variants[name], compile_s[name] = training_steps(paper_network(b, _PowScaleConv if pow_scale else BcosConv2d), args.steps, bf16)
     times = interleaved_seconds(variants, args.repeats, warmup=1)
     results = {name: round(1000 * statistics.median(seconds) / args.steps, 1) for name, seconds in times.items()}
     ratios = {f"b{b:g}_pow_vs_ours": ratio(times, f"b{b:g}_pow", f"b{b:g}_ours") for b in (1.5, 2.5)}

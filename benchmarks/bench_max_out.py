@@ -11,19 +11,13 @@ on the same batch (64 images, the paper's recipe).
 
 from __future__ import annotations
 
-import argparse
-import statistics
-
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from bcos_core.layers import BcosConv2d
 from bcos_core.layers._scaling import bcos_scale
-from training.hardware import resolve_bf16
 
-from ._timing import interleaved_seconds, machine, print_report, ratio
-from .bench_fractional_b import paper_network, training_steps
+from .bench_fractional_b import compare_training_steps
 
 B_VALUES = (1.0, 1.5, 2.0)
 
@@ -39,25 +33,9 @@ class _AmaxMaxOutConv(BcosConv2d):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--steps", type=int, default=5)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    bf16 = resolve_bf16(True)
-    before = machine()
-    variants, compile_s = {}, {}
-    for b in B_VALUES:
-        for kind, layer in (("ours", BcosConv2d), ("amax", _AmaxMaxOutConv)):
-            name = f"b{b:g}_{kind}"
-            variants[name], compile_s[name] = training_steps(paper_network(b, layer), args.steps, bf16)
-    times = interleaved_seconds(variants, args.repeats, warmup=1)
-    results = {name: round(1000 * statistics.median(seconds) / args.steps, 1) for name, seconds in times.items()}
-    ratios = {f"b{b:g}_amax_vs_ours": ratio(times, f"b{b:g}_amax", f"b{b:g}_ours") for b in B_VALUES}
-    figures = {"batch": 64, "bf16": bf16, "steps_per_round": args.steps, "repeats": args.repeats, "ms_per_step": results}
-    figures |= {"ratios": ratios, "compile_s": {name: round(seconds, 1) for name, seconds in compile_s.items()}, "torch": torch.__version__}
-    print_report("max_out_training_step", figures, before)
+    networks = {f"b{b:g}_{kind}": (b, layer) for b in B_VALUES for kind, layer in (("ours", BcosConv2d), ("amax", _AmaxMaxOutConv))}
+    ratios = {f"b{b:g}_amax_vs_ours": (f"b{b:g}_amax", f"b{b:g}_ours") for b in B_VALUES}
+    compare_training_steps("max_out_training_step", __doc__.split("\n\n")[0], networks, ratios)
 
 
 if __name__ == "__main__":

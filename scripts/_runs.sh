@@ -28,3 +28,10 @@ mirror_and_measure() {
   "$python" -m training.mirror "$run" "$mirrored"
   "$python" -m training.evaluate --model "$mirrored.safetensors" --write-metadata --compile off
 }
+
+# shipped_from NAME OUT_DIR: true when the shipped model NAME came from the run in OUT_DIR (its metadata's lineage,
+# training.promote.shipped_runs), so that run is done even on a machine without its runs/ folder or parked state.
+shipped_from() {
+  "$python" -c 'import sys; from training.promote import shipped_runs
+sys.exit(sys.argv[2] not in shipped_runs(sys.argv[1]))' "$1" "$2"
+}

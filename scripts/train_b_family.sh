@@ -25,18 +25,11 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 python=.venv/bin/python
 source scripts/_runs.sh
 
-# shipped_from MEMBER_B OUT_DIR: true when the shipped member came from the run in OUT_DIR (its metadata's lineage,
-# training.promote.shipped_runs), so that cycle is done even on a machine without runs/.
-shipped_from() {
-  "$python" -c 'import sys; from training.promote import shipped_runs
-sys.exit(sys.argv[2] not in shipped_runs(sys.argv[1]))' "cifar10_bfamily_b$1" "$2"
-}
-
 # train_and_ship MEMBER_B OUT_DIR CONFIG [TRAIN_ARGS...]: train (or resume), mirror, measure, promote when better.
 train_and_ship() {
   local b=$1 out=$2 config=$3
   shift 3
-  if shipped_from "$b" "$out"; then
+  if shipped_from "cifar10_bfamily_b$b" "$out"; then
     echo "cifar10_bfamily_b$b: already shipped from $out, skipped"
     return
   fi

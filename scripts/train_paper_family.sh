@@ -13,7 +13,8 @@
 # grids every 5 epochs), so a member may run over two working periods; the next one restores the parked state and resumes it
 # bit for bit. A finished member is measured (single pass and mirror-averaging copy, eager fp32, whole test set) and
 # left in runs/cifar10_vgg9_half_b${B}_mirror/model for the quality command; nothing is promoted here: the family
-# replaces the shipped one only as a whole, once every member is measured.
+# replaces the shipped one only as a whole, once every member is measured. A member shipped from its run
+# (cifar10_vgg9_b$B, its metadata's lineage) is skipped, so its parked state can go once it is shipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
@@ -21,7 +22,11 @@ python=.venv/bin/python
 source scripts/_runs.sh
 
 for b in ${B_VALUES:-2.5 1.5 1.0}; do
-  out="runs/cifar10_vgg9_half_b$b"
+  out="runs/cifar10_vgg9_half_b$b" shipped="cifar10_vgg9_b$(printf '%g' "$b")"
+  if shipped_from "$shipped" "$out"; then
+    echo "$shipped: already shipped from $out, skipped"
+    continue
+  fi
   train_parked "$out" configs/cifar10_vgg9_half.toml --model.b="$b" --run.localisation_grids=100 --run.stop_after_epoch=75
   [ -f "${out}_mirror/model.json" ] || mirror_and_measure "$out"
 done

@@ -1,4 +1,5 @@
-# Shell functions shared by the family training scripts (sourced, not run; expects $python and PYTHONPATH set).
+# Shell functions of scripts/train_b_family.sh, kept apart so that tests can source them (not run; expects $python
+# and PYTHONPATH set).
 
 # train_parked OUT_DIR CONFIG [TRAIN_ARGS...]: train (or resume) into OUT_DIR, first restoring a state parked in git
 # by an earlier working period (training.park); when the run is interrupted (Ctrl-C, `pkill -INT -f OUT_DIR`), park

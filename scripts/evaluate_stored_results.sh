@@ -6,8 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-.venv/bin/python -m training.evaluate --quality --model cifar10_fastnet_b2 --model cifar10_bfamily_b1.0 --model cifar10_bfamily_b1.5 \
-  --model cifar10_bfamily_b2.0 --model cifar10_bfamily_b2.5 --model cifar10_vitc_b2 --grids 500 --out assets/evaluation/quality.json --sheet assets/evaluation/explanation_sheet.png
+.venv/bin/python -m training.evaluate --quality --model cifar10_fastnet_b2 --model cifar10_vitc_b2 --model cifar10_vgg9_b1 \
+  --model cifar10_vgg9_b1.5 --model cifar10_vgg9_b2 --model cifar10_vgg9_b2.5 --grids 500 --out assets/evaluation/quality.json \
+  --sheet assets/evaluation/explanation_sheet.png
 .venv/bin/python -m training.evaluate --localisation --model cifar10_fastnet_b2 --model cifar10_conventional \
   --smooth 3 --grids "${GRIDS:-100}" --posthoc-grids "${POSTHOC_GRIDS:-20}" --out assets/evaluation/localisation.json --plot assets/evaluation/localisation.png
 .venv/bin/python -m training.evaluate --localisation --append --model cifar10_vitc_b2 \

@@ -120,11 +120,7 @@ def _localisation(models: list, data, data_path: Path, args: argparse.Namespace)
         except ValueError as error:
             print(f"error: cannot append to {args.out}: {error}", file=sys.stderr)
             return 2
-    text = json.dumps(results, indent=1)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
+    _write_results(results, args.out)
     if args.plot:
         box_plot(results, args.plot)
     return 0

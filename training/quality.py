@@ -1,6 +1,6 @@
 """Explanation quality of trained models: accuracy, localisation at the paper's setting, alignment, and an explanation sheet.
 
-    python -m training.evaluate --quality --model cifar10_fastnet_b2 --model cifar10_bfamily_b1.0 … \\
+    python -m training.evaluate --quality --model cifar10_fastnet_b2 --model cifar10_vgg9_b1 … \\
         --out assets/evaluation/quality.json --sheet assets/evaluation/explanation_sheet.png
 
 Per model: test accuracy; the grid pointing game of the B-cos contributions at the paper's CIFAR-10 smoothing (3×3)

@@ -81,7 +81,7 @@ def test_missing_or_foreign_states_are_reported(tmp_path, capsys) -> None:
 
 
 def test_the_family_scripts_park_an_interrupted_run_and_continue_it_elsewhere(tiny_data, tmp_path) -> None:
-    """scripts/_runs.sh's train_parked, as the family scripts call it: an interrupted run (SIGINT to the training
+    """scripts/_runs.sh's train_parked, as the family script calls it: an interrupted run (SIGINT to the training
     process, as the scripts' headers say) is parked in parked/; on a machine without the run, the same call restores
     it and finishes with the weights of a run never stopped."""
     reference = tmp_path / "reference"

@@ -329,7 +329,7 @@ def test_fine_tuning_starts_from_the_given_model_and_promotion_keeps_the_better(
     shipped.with_name("shipped.json").write_text(json.dumps(meta))
     assert promote(tuned / "model", shipped)
     assert shipped_runs(shipped) == [str(tuned), str(first)]  # the fine-tuned run, then the run it started from
-    # the family scripts' shell test (scripts/_runs.sh): a run the shipped model came from is done, any other is not
+    # the family script's shell test (scripts/_runs.sh): a run the shipped model came from is done, any other is not
     shell = 'python="$PYTHON"; source "$ROOT/scripts/_runs.sh"; shipped_from "$@"'
     env = {**os.environ, "PYTHON": sys.executable, "ROOT": str(ROOT), "PYTHONPATH": str(ROOT)}
     calls = [["bash", "-c", shell, "shipped_from", str(shipped), str(run)] for run in (tuned, first, single)]
